@@ -1,0 +1,119 @@
+"""Validated CSV import of a clinic's export (the format: docs/csv-format.md).
+
+``import_files`` is the one entry point (the upload page calls it with the
+uploaded streams); ``import_directory`` opens the files of a folder and calls it.
+
+Transactions: the import is one transaction that this module commits itself
+(so the CLI and the upload page cannot forget to), after recording one
+``import`` audit event in it. A dry run, or any problem, rolls everything back;
+a refused import is then audited on its own (``import.refused``). The session
+passed in should hold no unsaved work of the caller's: it is committed or
+rolled back along with the import.
+"""
+from __future__ import annotations
+
+import sys
+from collections.abc import Mapping
+from contextlib import ExitStack
+from pathlib import Path
+from typing import BinaryIO
+
+from sqlalchemy.orm import Session
+
+from .. import audit
+from .loader import SPECS, Progress, _Run
+from .problems import MAX_PROBLEMS, ImportFailed, ImportProblem, NothingToImport, Problems
+from .summary import TABLES, ImportSummary, TableCounts
+
+FILE_NAMES: tuple[str, ...] = tuple(SPECS[t].name for t in TABLES)
+# Where a refused import's audit event says what went wrong, without the
+# messages themselves (they may quote patient data).
+_AUDITED_LOCATIONS = 20
+
+__all__ = [
+    "FILE_NAMES", "MAX_PROBLEMS", "ImportFailed", "ImportProblem", "ImportSummary",
+    "NothingToImport", "TableCounts", "import_directory", "import_files",
+]
+
+
+def import_directory(session: Session, directory: str | Path, *, dry_run: bool = False,
+                     progress: bool | Progress | None = False, actor: str = "cli") -> ImportSummary:
+    """Import the known CSV files found in ``directory`` (each is optional).
+
+    Raises ``NothingToImport`` when the folder is missing or holds none of
+    them, ``ImportFailed`` when any row is bad (nothing is written then).
+    """
+    folder = Path(directory)
+    if not folder.is_dir():
+        raise NothingToImport(f"{folder}: no such folder")
+    present = [name for name in FILE_NAMES if (folder / name).is_file()]
+    if not present:
+        raise NothingToImport(f"{folder}: none of the import files is there; expected one or "
+                              f"more of: {', '.join(FILE_NAMES)}")
+    with ExitStack() as stack:
+        files = {name: stack.enter_context((folder / name).open("rb")) for name in present}
+        return import_files(session, files, dry_run=dry_run, progress=progress, actor=actor)
+
+
+def import_files(session: Session, files: Mapping[str, BinaryIO], *, dry_run: bool = False,
+                 progress: bool | Progress | None = None, actor: str = "cli") -> ImportSummary:
+    """Validate and import open binary streams keyed by file name.
+
+    Commits on success (unless ``dry_run``); see the module docstring.
+    """
+    problems = Problems()
+    for name in files:
+        if name not in FILE_NAMES:
+            problems.add(name, 1, "file", "not a file this import knows; expected one of: "
+                         + ", ".join(FILE_NAMES))
+    present = [n for n in FILE_NAMES if n in files]
+    if not present and not problems:
+        raise NothingToImport("no files to import; expected one or more of: "
+                              + ", ".join(FILE_NAMES))
+    summary = ImportSummary(files=present, dry_run=dry_run)
+    try:
+        if not problems:
+            run = _Run(session, summary, problems, _progress_callback(progress))
+            for table in TABLES:
+                name = SPECS[table].name
+                if name in files:
+                    run.load(table, files[name])
+            if progress is True:
+                sys.stderr.write("\n")
+        if problems:
+            raise problems.failure()
+        if dry_run:
+            session.rollback()
+        else:
+            audit.record(session, actor, "import", **summary.as_dict())
+            session.commit()
+        return summary
+    except ImportFailed as failure:
+        session.rollback()
+        if not dry_run:
+            audit.record(session, actor, "import.refused", files=present, problems=failure.total,
+                         where=[f"{p.file}:{p.line}: {p.column}"
+                                for p in failure.problems[:_AUDITED_LOCATIONS]])
+            session.commit()
+        raise
+    except BaseException:
+        session.rollback()
+        raise
+
+
+def _progress_callback(progress: bool | Progress | None) -> Progress | None:
+    if callable(progress):
+        return progress
+    if not progress:
+        return None
+    last: list[str] = [""]
+
+    def show(name: str, rows: int) -> None:
+        # One line per file, rewritten in place; a newline when the file changes.
+        if last[0] and last[0] != name:
+            sys.stderr.write("\n")
+        last[0] = name
+        sys.stderr.write(f"\r{name}: {rows:,} rows")
+        sys.stderr.flush()
+
+    return show

@@ -1,0 +1,112 @@
+"""Batched upsert by natural key with Core statements.
+
+Rows are buffered and written a few thousand at a time: one query finds
+which keys already exist, then one executemany inserts the new rows and one
+updates the changed ones. Nothing here holds more than one batch.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable, Iterable
+from typing import Any
+
+from sqlalchemy import Table, bindparam, insert, select, tuple_, update
+from sqlalchemy.orm import Session
+
+from .summary import TableCounts
+
+BATCH_ROWS = 2000
+
+Existing = dict[Hashable, tuple[int, dict[str, Any]]]
+Lookup = Callable[[list[Hashable]], Existing]
+
+
+class Writer:
+    """Upsert rows of one table.
+
+    ``lookup(keys)`` returns, for the keys that exist, ``(id, {column: value})``
+    of the ``compare`` columns; a row whose compare values differ is updated
+    (and its optimistic-lock ``version`` bumped), else counted unchanged.
+    ``on_insert(key, id)`` receives the ids of new rows when dependents need them.
+    """
+
+    def __init__(self, session: Session, table: Table, compare: Iterable[str],
+                 counts: TableCounts, lookup: Lookup, *, enabled: Callable[[], bool],
+                 on_insert: Callable[[Hashable, int], None] | None = None) -> None:
+        self.session = session
+        self.table = table
+        self.compare = tuple(compare)
+        self.counts = counts
+        self.lookup = lookup
+        self.enabled = enabled
+        self.on_insert = on_insert
+        self.pending: list[tuple[Hashable, dict[str, Any]]] = []
+        values = {c: bindparam(f"v_{c}") for c in self.compare}
+        if "version" in table.c:
+            values["version"] = table.c.version + 1
+        self._update = update(table).where(table.c.id == bindparam("row_id")).values(values)
+
+    def add(self, key: Hashable, values: dict[str, Any]) -> None:
+        self.pending.append((key, values))
+        if len(self.pending) >= BATCH_ROWS:
+            self.flush()
+
+    def flush(self) -> None:
+        pending, self.pending = self.pending, []
+        # Once the import is known to fail, writing more would be wasted work.
+        if not pending or not self.enabled():
+            return
+        existing = self.lookup([key for key, _ in pending])
+        inserts: list[dict[str, Any]] = []
+        insert_keys: list[Hashable] = []
+        updates: list[dict[str, Any]] = []
+        for key, values in pending:
+            hit = existing.get(key)
+            if hit is None:
+                inserts.append(values)
+                insert_keys.append(key)
+                continue
+            row_id, old = hit
+            if any(old[c] != values[c] for c in self.compare):
+                params = {f"v_{c}": values[c] for c in self.compare}
+                params["row_id"] = row_id
+                updates.append(params)
+            else:
+                self.counts.unchanged += 1
+        self.counts.added += len(inserts)
+        self.counts.changed += len(updates)
+        if inserts:
+            if self.on_insert is None:
+                self.session.execute(insert(self.table), inserts)
+            else:
+                stmt = insert(self.table).returning(self.table.c.id, sort_by_parameter_order=True)
+                for key, (row_id,) in zip(insert_keys, self.session.execute(stmt, inserts)):
+                    self.on_insert(key, row_id)
+        if updates:
+            self.session.execute(self._update, updates)
+
+
+def from_dict(existing: Existing) -> Lookup:
+    """A lookup over rows loaded up front (small tables the import needs anyway)."""
+    return lambda keys: {k: existing[k] for k in keys if k in existing}
+
+
+def by_key_columns(session: Session, table: Table, key_columns: tuple[str, ...],
+                   compare: tuple[str, ...], parents_with_rows: set[int]) -> Lookup:
+    """A lookup that asks the database for exactly the batch's keys.
+
+    The first key column is the parent (patient, series or habit); keys whose
+    parent had no rows before the import cannot exist, so a fresh import costs
+    no lookups at all.
+    """
+    cols = [table.c[c] for c in key_columns]
+    wanted = [table.c.id, *cols, *(table.c[c] for c in compare)]
+    width = len(key_columns)
+
+    def lookup(keys: list[Hashable]) -> Existing:
+        candidates = [k for k in keys if k[0] in parents_with_rows]  # type: ignore[index]
+        if not candidates:
+            return {}
+        rows = session.execute(select(*wanted).where(tuple_(*cols).in_(candidates)))
+        return {tuple(r[1:1 + width]): (r[0], dict(zip(compare, r[1 + width:]))) for r in rows}
+
+    return lookup
