@@ -121,7 +121,7 @@ def build_clinic(session: Session) -> Clinic:
     P["KAP-ST"] = pk = b.patient("KAP-ST", "Stan", "Stall", a)
     b.sessions(pk, a, "preparation", [(-60, "attended")])
     b.series(pk, 1, [(-50, "completed"), (-47, "completed"), (-44, "completed")])
-    b.sessions(pk, a, "integration", [(-40, "attended"), (-30, "attended")])
+    b.sessions(pk, a, "integration", [(-42, "attended"), (-38, "attended")])
 
     # Not started, first infusion in three days, no preparation: preparation due.
     P["KAP-PD"] = pk = b.patient("KAP-PD", "Pia", "Prepdue", a)
@@ -137,7 +137,7 @@ def build_clinic(session: Session) -> Clinic:
     P["KAP-CO"] = pk = b.patient("KAP-CO", "Cora", "Closed", a)
     b.sessions(pk, a, "preparation", [(-200, "attended")])
     b.series(pk, 1, [(-190 + 3 * i, "completed") for i in range(6)], status="completed")
-    b.sessions(pk, a, "integration", [(-170, "attended"), (-165, "attended")])
+    b.sessions(pk, a, "integration", [(-180, "attended"), (-170, "attended")])
 
     # A discontinued series.
     P["KAP-DI"] = pk = b.patient("KAP-DI", "Dina", "Disc", a)

@@ -83,10 +83,12 @@ def test_timeline_has_every_event_with_its_details(session, clinic):
 
 
 def test_outcome_scores(session, clinic):
-    pts = q.outcome_scores(session, clinic.patients["KAP-AR"])
+    pts = q.outcome_scores(session, clinic.patients["KAP-AR"], AS_OF)
     assert [(p.instrument, p.score) for p in pts] == [("GAD-7", 12), ("GAD-7", 4),
                                                        ("PHQ-9", 18), ("PHQ-9", 9)]
-    assert q.outcome_scores(session, clinic.patients["KAP-NS"]) == []
+    assert q.outcome_scores(session, clinic.patients["KAP-NS"], AS_OF) == []
+    # Scores after the as-of date are not read, as in the engine's summaries.
+    assert len(q.outcome_scores(session, clinic.patients["KAP-AR"], AS_OF - timedelta(days=3))) == 2
 
 
 def test_chart_window_is_whole_weeks_before_this_one():

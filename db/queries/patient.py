@@ -178,12 +178,13 @@ def timeline_events(session: Session, patient_pk: int) -> list[TimelineEvent]:
     return events
 
 
-def outcome_scores(session: Session, patient_pk: int,
+def outcome_scores(session: Session, patient_pk: int, as_of: date,
                    instruments: tuple[str, ...] = ("PHQ-9", "GAD-7")) -> list[ScorePoint]:
-    """The patient's scores on ``instruments``, one row per score, oldest first."""
+    """The patient's scores on ``instruments`` up to ``as_of`` (as the engine's
+    summaries read them), one row per score, oldest first."""
     rows = session.execute(
         select(OutcomeMeasure.instrument, OutcomeMeasure.date, OutcomeMeasure.score)
-        .where(OutcomeMeasure.patient_id == patient_pk,
+        .where(OutcomeMeasure.patient_id == patient_pk, OutcomeMeasure.date <= as_of,
                OutcomeMeasure.instrument.in_(instruments))
         .order_by(OutcomeMeasure.instrument, OutcomeMeasure.date)
     ).all()
