@@ -103,3 +103,49 @@ def test_long_history_timeline_stays_per_event(session, clinic):
     events = q.timeline_events(session, pk)
     # Five yearly series: 6 infusions, 1 preparation, 2 integrations each.
     assert len(events) == 5 * 9
+
+
+def test_record_gathers_the_engine_s_figures(session, clinic):
+    rec = q.patient_record(session, clinic.patients["KAP-AR"], AS_OF)
+    assert rec.header.chart == "KAP-AR"
+    assert [sc.series_number for sc in rec.series] == [1]
+    assert rec.current.status == "at_risk" and rec.min_integration_sessions == 2
+    assert [h.habit for h in rec.habits] == ["Walk"]
+    assert rec.habits[0].adherence_pct == pytest.approx(66.7)
+    # 26 complete weeks, one row each; the habit started 5 weeks back.
+    assert len(rec.habit_weeks) == q.CHART_WEEKS
+    assert sum(w.counted for w in rec.habit_weeks) == 5
+    assert [w.done for w in rec.habit_weeks[-4:]] == [2, 2, 2, 2]
+    assert rec.weeks_from.weekday() == 0 and rec.weeks_to.weekday() == 6
+    # Calendar: every day to today; before the habit started it was not active.
+    days = {c.date: c.state for c in rec.calendar}
+    assert min(days) == rec.weeks_from and max(days) == AS_OF
+    assert days[rec.habits[0].start_date - timedelta(days=1)] == "not active"
+    assert sum(s == "done" for s in days.values()) == 8
+    assert {(o.instrument, o.baseline, o.latest) for o in rec.outcomes} == {
+        ("PHQ-9", 18, 9), ("GAD-7", 12, 4)}
+    assert q.patient_record(session, 10**6, AS_OF) is None
+
+
+def test_record_without_any_history(session, clinic):
+    rec = q.patient_record(session, clinic.patients["KAP-NS"], AS_OF)
+    assert rec.series == [] and rec.current is None
+    assert rec.habits == [] and rec.habit_weeks == [] and rec.calendar == []
+    assert rec.events == [] and rec.scores == [] and rec.outcomes == []
+
+
+def test_chart_rows_do_not_grow_with_history(session, clinic):
+    """Five years of daily logs send what a few weeks would: rows per week and
+    per calendar day of the charted half-year only."""
+    long_pk = add_long_history(session, clinic.ther_a)
+    rec = q.patient_record(session, long_pk, AS_OF)
+    assert len(rec.habits) == 2
+    assert len(rec.habit_weeks) == 2 * q.CHART_WEEKS
+    assert len(rec.calendar) == 2 * ((AS_OF - rec.weeks_from).days + 1)
+    assert len(rec.calendar) <= 2 * 7 * (q.CHART_WEEKS + 1)
+    short = q.patient_record(session, clinic.patients["KAP-AR"], AS_OF)
+    assert len(rec.habit_weeks) / len(rec.habits) == len(short.habit_weeks) / len(short.habits)
+    assert len(rec.calendar) / len(rec.habits) == len(short.calendar) / len(short.habits)
+    # Meditate was done every day: the charted weeks all meet the target of 5.
+    meditate = [w for w in rec.habit_weeks if w.habit == "Meditate"]
+    assert all(w.counted and w.done == 5 and w.days == 7 for w in meditate)

@@ -16,12 +16,28 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from ..models import Infusion, OutcomeMeasure, Patient, Staff, TherapySession, TreatmentSeries
+from ..protocol import (
+    HabitAdherence,
+    OutcomeSummary,
+    SeriesCompliance,
+    compute_compliance,
+    habit_adherence,
+    habit_calendar,
+    load_settings,
+    monday,
+    outcome_summaries,
+    weekly_habit_series,
+)
 
 # Roles that may read a whole patient record, and whose patients: a therapist
 # their own caseload, the medical director anyone's. Others read no record.
 ROLE_SCOPE = {"therapist": "own", "medical_director": "all"}
 
 SEARCH_LIMIT = 20
+# Habit charts cover this many weeks whatever the length of the history: half a
+# year shows a trend and the months around the latest series, and bounds what
+# the browser receives (26 weeks x 7 days per habit at most).
+CHART_WEEKS = 26
 
 
 @dataclass(frozen=True)
@@ -191,12 +207,103 @@ def outcome_scores(session: Session, patient_pk: int, as_of: date,
     return [ScorePoint(*row) for row in rows]
 
 
-def chart_window(as_of: date, weeks: int) -> tuple[date, date]:
-    """Monday ``weeks`` weeks back and the Sunday ending the week before ``as_of``'s.
+@dataclass(frozen=True)
+class HabitWeekRow:
+    habit_id: int
+    habit: str
+    week_start: date
+    done: int  # distinct completed days, capped at the target (the rule's figure)
+    days: int  # distinct completed days, uncapped
+    target: int
+    counted: bool  # the habit was live all that week
 
-    Habit charts show complete weeks only, like the adherence rule, and a fixed
-    number of them, so a patient with years of logs sends as many rows as one
-    with a few months.
-    """
-    this_monday = as_of - timedelta(days=as_of.weekday())
+
+@dataclass(frozen=True)
+class CalendarCell:
+    habit_id: int
+    habit: str
+    date: date
+    week_start: date
+    weekday: int  # 0 = Monday
+    state: str  # "done" | "not done" | "not active"
+
+
+@dataclass(frozen=True)
+class PatientRecord:
+    header: PatientHeader
+    series: list[SeriesCompliance]  # every series, by number
+    current: SeriesCompliance | None
+    events: list[TimelineEvent]
+    habits: list[HabitAdherence]  # the protocol's 4-week figures per habit
+    habit_weeks: list[HabitWeekRow]
+    calendar: list[CalendarCell]
+    scores: list[ScorePoint]
+    outcomes: list[OutcomeSummary]
+    min_integration_sessions: int
+    weeks_from: date  # first Monday the habit charts show
+    weeks_to: date  # last complete week's Sunday
+    as_of: date
+
+
+def chart_window(as_of: date, weeks: int) -> tuple[date, date]:
+    """Monday ``weeks`` complete weeks back and the Sunday ending the week before
+    ``as_of``'s: the habit charts show complete weeks, like the adherence rule."""
+    this_monday = monday(as_of)
     return this_monday - timedelta(weeks=weeks), this_monday - timedelta(days=1)
+
+
+def calendar_cells(habits: list[HabitAdherence], logged: list, start: date,
+                   end: date) -> list[CalendarCell]:
+    """Every day from ``start`` to ``end`` for every habit: done, not done, or
+    not active (before the habit started or after it ended). ``logged`` are
+    the engine's calendar days; a day without a log is not done."""
+    done = {(c.habit_id, c.date) for c in logged if c.completed}
+    cells = []
+    for h in habits:
+        day = start
+        while day <= end:
+            if day < h.start_date or (h.end_date is not None and day > h.end_date):
+                state = "not active"
+            else:
+                state = "done" if (h.habit_id, day) in done else "not done"
+            cells.append(CalendarCell(h.habit_id, h.habit, day, monday(day), day.weekday(),
+                                      state))
+            day += timedelta(days=1)
+    return cells
+
+
+def patient_record(session: Session, patient_pk: int, as_of: date, *,
+                   weeks: int = CHART_WEEKS) -> PatientRecord | None:
+    """Everything the patient page shows, aggregated: per series, per event, per
+    habit-week, per calendar day of the last ``weeks`` weeks, per score.
+
+    Every query is scoped to this one patient. The caller has checked
+    :func:`can_view`.
+    """
+    header = patient_header(session, patient_pk, as_of)
+    if header is None:
+        return None
+    settings = load_settings(session)
+    series = sorted(compute_compliance(session, as_of, patient_ids=[patient_pk],
+                                       settings=settings),
+                    key=lambda sc: sc.series_number)
+    current = next((sc for sc in series if sc.is_current), None)
+    habits = habit_adherence(session, as_of, patient_ids=[patient_pk])
+    start, end = chart_window(as_of, weeks)
+    names = {h.habit_id: h.habit for h in habits}
+    habit_weeks = [
+        HabitWeekRow(w.habit_id, names[w.habit_id], w.week_start, w.done, w.days, w.target,
+                     w.counted)
+        for w in weekly_habit_series(session, list(names), start, end)
+    ]
+    # The calendar runs to today, so this week's ticks show as they come in.
+    logged = habit_calendar(session, patient_pk, start, as_of)
+    return PatientRecord(
+        header=header, series=series, current=current,
+        events=timeline_events(session, patient_pk), habits=habits, habit_weeks=habit_weeks,
+        calendar=calendar_cells(habits, logged, start, as_of),
+        scores=outcome_scores(session, patient_pk, as_of),
+        outcomes=outcome_summaries(session, as_of, patient_ids=[patient_pk]),
+        min_integration_sessions=settings.min_integration_sessions,
+        weeks_from=start, weeks_to=end, as_of=as_of,
+    )
