@@ -1,0 +1,405 @@
+"""Series compliance: did each treatment series follow the clinic's protocol?
+
+The rules (see docs/protocol.md for the clinician's version):
+
+* ``first_infusion``: earliest completed infusion. ``last_infusion``: latest
+  completed or scheduled one (cancelled and no-show ignored); for a
+  discontinued series, the latest completed one. ``window_end`` =
+  last_infusion + grace days.
+* A preparation session belongs to the series whose first booked infusion
+  (completed or scheduled) is the first on or after the session's date; an
+  integration session to the series whose window [first_infusion, window_end]
+  holds its date, the earlier series when windows overlap. A session pinned to
+  a series (``therapy_session.series_id``) belongs to that series whatever its
+  date.
+* Preparation is ``met`` by an attended preparation session dated on or before
+  the first completed infusion (any attended one while no infusion is completed
+  yet). It is ``scheduled`` when not met but a preparation session is booked
+  (status ``scheduled``) on or after the as-of date and no later than the first
+  infusion (the first completed one or, before the series starts, the next
+  booked one): a booking that can still meet the requirement. Otherwise
+  ``missing``.
+* Status, first match wins: discontinued, not_started, non_compliant (no
+  preparation met), compliant (attended >= minimum), non_compliant (as-of date
+  after window_end), on_track (attended + upcoming >= minimum), at_risk.
+* Flags: ``stalled`` (active, started, fewer completed than planned, the last
+  completed infusion more than 14 days before the as-of date and no infusion
+  booked on or after it), ``prep_due`` (not started, next booked infusion
+  within 7 days, preparation neither met nor scheduled), ``unrecorded`` (an
+  infusion or session of the series dated before the as-of date still
+  ``scheduled``).
+
+Loading (:func:`compute_compliance`) reads three scoped bulk queries; the rules
+(:func:`evaluate_patient`, :func:`evaluate_series`) run on plain rows so that
+tests can probe every boundary and pages never recompute.
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import NamedTuple
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ..models import Infusion, Patient, Staff, TherapySession, TreatmentSeries
+from .settings import ProtocolConfig, load_settings
+
+STALLED_AFTER_DAYS = 14
+PREP_DUE_WITHIN_DAYS = 7
+
+STATUS_ORDER = ("non_compliant", "at_risk", "on_track", "not_started", "compliant", "discontinued")
+FLAG_ORDER = ("stalled", "prep_due", "unrecorded")
+STATUS_LABELS = {
+    "compliant": "Compliant",
+    "on_track": "On track",
+    "at_risk": "At risk",
+    "non_compliant": "Non-compliant",
+    "not_started": "Not started",
+    "discontinued": "Discontinued",
+}
+FLAG_LABELS = {"stalled": "Stalled", "prep_due": "Preparation due", "unrecorded": "Unrecorded"}
+
+# Only these statuses take part in any rule; cancelled and no-show rows are
+# filtered out in SQL so they are never read.
+_INFUSION_STATUSES = ("completed", "scheduled")
+_SESSION_STATUSES = ("attended", "scheduled")
+# Keeps IN (...) lists well below SQLite's parameter limit.
+_CHUNK = 900
+
+
+class SeriesRow(NamedTuple):
+    id: int
+    patient_pk: int
+    patient_id: str
+    therapist_id: int
+    therapist_username: str
+    number: int
+    kind: str
+    status: str
+    planned_infusions: int
+
+
+class InfusionRow(NamedTuple):
+    date: date
+    status: str
+
+
+class SessionRow(NamedTuple):
+    date: date
+    kind: str
+    status: str
+    series_id: int | None = None  # set when pinned to a series
+
+
+@dataclass(frozen=True)
+class SeriesCompliance:
+    series_id: int
+    patient_pk: int
+    patient_id: str
+    therapist_id: int
+    therapist_username: str
+    series_number: int
+    kind: str
+    series_status: str
+    infusions_completed: int
+    infusions_planned: int
+    first_infusion: date | None
+    last_infusion: date | None
+    next_infusion: date | None
+    window_end: date | None
+    preparation: str
+    preparation_date: date | None
+    integration_attended: int
+    integration_upcoming: int
+    integration_required: int
+    unrecorded: int
+    status: str
+    flags: tuple[str, ...]
+    reason: str
+    is_current: bool
+    last_completed_infusion: date | None
+
+
+class _Dates(NamedTuple):
+    first_infusion: date | None  # earliest completed
+    first_booked: date | None  # earliest completed or scheduled: anchors preparation
+    last_completed: date | None
+    last_infusion: date | None
+    window_end: date | None
+    next_infusion: date | None
+    completed: int
+    stale: int  # scheduled infusions dated before as_of
+
+
+def series_dates(status: str, infusions: Iterable[tuple[date, str]], as_of: date,
+                 grace_days: int) -> _Dates:
+    first = last_completed = last_any = first_booked = next_inf = None
+    completed = stale = 0
+    for day, st in infusions:
+        if st == "completed":
+            completed += 1
+            if first is None or day < first:
+                first = day
+            if last_completed is None or day > last_completed:
+                last_completed = day
+        elif st == "scheduled":
+            if day < as_of:
+                stale += 1
+            elif next_inf is None or day < next_inf:
+                next_inf = day
+        else:
+            continue
+        if first_booked is None or day < first_booked:
+            first_booked = day
+        if last_any is None or day > last_any:
+            last_any = day
+    last = last_completed if status == "discontinued" else last_any
+    window_end = last + timedelta(days=grace_days) if last is not None else None
+    return _Dates(first, first_booked, last_completed, last, window_end, next_inf, completed, stale)
+
+
+def assign_sessions(series: Sequence[tuple[int, int, _Dates]],
+                    sessions: Iterable[SessionRow]) -> dict[int, list[SessionRow]]:
+    """Session lists by series id, for one patient's series ``(id, number, dates)``.
+
+    Pinned sessions go to their series (dropped if it is not this patient's);
+    others by date as the module docstring says. A session that fits no series
+    belongs to none.
+    """
+    by_id = {sid: [] for sid, _, _ in series}
+    # Sorted once so that the first match is the rule's winner: the first booked
+    # infusion on or after the date for preparation, the earlier window for integration.
+    prep_anchors = sorted((d.first_booked, num, sid) for sid, num, d in series
+                          if d.first_booked is not None)
+    windows = sorted((d.first_infusion, num, d.window_end, sid) for sid, num, d in series
+                     if d.first_infusion is not None and d.window_end is not None)
+    for s in sessions:
+        if s.series_id is not None:
+            target = s.series_id if s.series_id in by_id else None
+        elif s.kind == "preparation":
+            target = next((sid for anchor, _, sid in prep_anchors if anchor >= s.date), None)
+        else:
+            target = next((sid for start, _, end, sid in windows if start <= s.date <= end), None)
+        if target is not None:
+            by_id[target].append(s)
+    return by_id
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
+def evaluate_series(row: SeriesRow, dates: _Dates, sessions: Sequence[SessionRow], as_of: date,
+                    config: ProtocolConfig, *, is_current: bool = True) -> SeriesCompliance:
+    """Apply the protocol rules to one series and the sessions assigned to it."""
+    minimum = config.min_integration_sessions
+    first = dates.first_infusion
+    attended = upcoming = stale = 0
+    met_dates: list[date] = []
+    booked_prep: list[date] = []
+    for s in sessions:
+        if s.status == "scheduled" and s.date < as_of:
+            stale += 1  # never recorded: counts as neither attended nor upcoming
+        elif s.kind == "integration":
+            if s.status == "attended":
+                attended += 1
+            elif s.status == "scheduled":
+                upcoming += 1
+        elif s.kind == "preparation":
+            if s.status == "attended":
+                if first is None or s.date <= first:
+                    met_dates.append(s.date)
+            elif s.status == "scheduled":
+                bound = first if first is not None else dates.next_infusion
+                if bound is None or s.date <= bound:
+                    booked_prep.append(s.date)
+    if met_dates:
+        preparation, preparation_date = "met", max(met_dates)
+    elif booked_prep:
+        preparation, preparation_date = "scheduled", min(booked_prep)
+    else:
+        preparation, preparation_date = "missing", None
+    unrecorded = stale + dates.stale
+
+    integration = (f"{attended} of {_plural(minimum, 'integration session')} attended")
+    booked = "none booked" if upcoming == 0 else f"{upcoming} booked"
+    if row.status == "discontinued":
+        status = "discontinued"
+        reason = (f"Series discontinued after {dates.completed} of "
+                  f"{_plural(row.planned_infusions, 'planned infusion')}.")
+    elif dates.completed == 0:
+        status = "not_started"
+        reason = (f"No infusion completed yet; first infusion booked for {dates.next_infusion}."
+                  if dates.next_infusion else "No infusion completed or booked yet.")
+    elif preparation != "met":
+        status = "non_compliant"
+        reason = f"Infusion on {first} given without a preparation session on or before that day."
+    elif attended >= minimum:
+        status = "compliant"
+        reason = f"Preparation on {preparation_date}; {integration}."
+    elif as_of > dates.window_end:
+        status = "non_compliant"
+        reason = f"Fewer integration sessions than required: {integration}; window closed {dates.window_end}."
+    elif attended + upcoming >= minimum:
+        status = "on_track"
+        reason = f"{integration[0].upper()}{integration[1:]}, {booked}; window closes {dates.window_end}."
+    else:
+        status = "at_risk"
+        reason = f"{integration[0].upper()}{integration[1:]}, {booked}; window closes {dates.window_end}."
+
+    flags: list[str] = []
+    notes: list[str] = []
+    if (row.status == "active" and 0 < dates.completed < row.planned_infusions
+            and (as_of - dates.last_completed).days > STALLED_AFTER_DAYS
+            and dates.next_infusion is None):
+        flags.append("stalled")
+        notes.append(f"Stalled: {dates.completed} of {row.planned_infusions} infusions done, "
+                     f"the last on {dates.last_completed}, none booked.")
+    if (status == "not_started" and dates.next_infusion is not None
+            and (dates.next_infusion - as_of).days <= PREP_DUE_WITHIN_DAYS
+            and preparation == "missing"):
+        flags.append("prep_due")
+        notes.append(f"Preparation due: first infusion on {dates.next_infusion} "
+                     "and no preparation session attended or booked.")
+    if unrecorded:
+        flags.append("unrecorded")
+        notes.append(f"{_plural(unrecorded, 'past appointment')} still marked scheduled: "
+                     "record whether it took place.")
+
+    return SeriesCompliance(
+        series_id=row.id, patient_pk=row.patient_pk, patient_id=row.patient_id,
+        therapist_id=row.therapist_id, therapist_username=row.therapist_username,
+        series_number=row.number, kind=row.kind, series_status=row.status,
+        infusions_completed=dates.completed, infusions_planned=row.planned_infusions,
+        first_infusion=first, last_infusion=dates.last_infusion,
+        next_infusion=dates.next_infusion, window_end=dates.window_end,
+        preparation=preparation, preparation_date=preparation_date,
+        integration_attended=attended, integration_upcoming=upcoming,
+        integration_required=minimum, unrecorded=unrecorded, status=status,
+        flags=tuple(flags), reason=" ".join([reason, *notes]),
+        is_current=is_current, last_completed_infusion=dates.last_completed,
+    )
+
+
+def evaluate_patient(series: Sequence[SeriesRow],
+                     infusions: Mapping[int, Sequence[tuple[date, str]]],
+                     sessions: Iterable[SessionRow], as_of: date,
+                     config: ProtocolConfig) -> list[SeriesCompliance]:
+    """All series of one patient; sessions are assigned across them first."""
+    dated = [(s, series_dates(s.status, infusions.get(s.id, ()), as_of, config.grace_days))
+             for s in series]
+    assigned = assign_sessions([(s.id, s.number, d) for s, d in dated], sessions)
+    latest = max((s.number for s in series), default=0)
+    return [evaluate_series(s, d, assigned[s.id], as_of, config, is_current=s.number == latest)
+            for s, d in dated]
+
+
+def attention_rank(sc: SeriesCompliance) -> tuple:
+    """Sort key by need: non-compliant, at risk, stalled, preparation due, then
+    the rest by next infusion; discontinued series last."""
+    if sc.status == "non_compliant":
+        bucket = 0
+    elif sc.status == "at_risk":
+        bucket = 1
+    elif "stalled" in sc.flags:
+        bucket = 2
+    elif "prep_due" in sc.flags:
+        bucket = 3
+    elif sc.status == "discontinued":
+        bucket = 5
+    else:
+        bucket = 4
+    return (bucket, sc.next_infusion or date.max, sc.patient_id, sc.series_number)
+
+
+def _chunks(ids: Sequence[int]) -> list[list[int]]:
+    ids = sorted(set(ids))
+    return [ids[i:i + _CHUNK] for i in range(0, len(ids), _CHUNK)]
+
+
+def load_rows(session: Session, *, therapist_id: int | None = None,
+              patient_ids: Sequence[int] | None = None, with_sessions: bool = True
+              ) -> tuple[list[SeriesRow], dict[int, list[InfusionRow]], dict[int, list[SessionRow]]]:
+    """Series, their infusions (by series id) and sessions (by patient pk) in scope.
+
+    Three queries per scope (per chunk of patient ids); cancelled and no-show
+    rows are left in the database.
+    """
+    series_q = (select(TreatmentSeries.id, TreatmentSeries.patient_id, Patient.patient_id,
+                       Patient.therapist_id, Staff.username, TreatmentSeries.number,
+                       TreatmentSeries.kind, TreatmentSeries.status,
+                       TreatmentSeries.planned_infusions)
+                .join(Patient, Patient.id == TreatmentSeries.patient_id)
+                .join(Staff, Staff.id == Patient.therapist_id))
+    inf_q = (select(Infusion.series_id, Infusion.date, Infusion.status)
+             .where(Infusion.status.in_(_INFUSION_STATUSES)))
+    ses_q = (select(TherapySession.patient_id, TherapySession.date, TherapySession.kind,
+                    TherapySession.status, TherapySession.series_id)
+             .where(TherapySession.status.in_(_SESSION_STATUSES)))
+    if patient_ids is not None:
+        scopes = [(series_q.where(TreatmentSeries.patient_id.in_(chunk)),
+                   inf_q.join(TreatmentSeries, TreatmentSeries.id == Infusion.series_id)
+                        .where(TreatmentSeries.patient_id.in_(chunk)),
+                   ses_q.where(TherapySession.patient_id.in_(chunk)))
+                  for chunk in _chunks(patient_ids)]
+    elif therapist_id is not None:
+        scopes = [(series_q.where(Patient.therapist_id == therapist_id),
+                   inf_q.join(TreatmentSeries, TreatmentSeries.id == Infusion.series_id)
+                        .join(Patient, Patient.id == TreatmentSeries.patient_id)
+                        .where(Patient.therapist_id == therapist_id),
+                   ses_q.join(Patient, Patient.id == TherapySession.patient_id)
+                        .where(Patient.therapist_id == therapist_id))]
+    else:
+        scopes = [(series_q, inf_q, ses_q)]
+
+    series: list[SeriesRow] = []
+    infusions: dict[int, list[InfusionRow]] = defaultdict(list)
+    sessions: dict[int, list[SessionRow]] = defaultdict(list)
+    for sq, iq, tq in scopes:
+        series.extend(SeriesRow(*r) for r in session.execute(sq))
+        for sid, day, st in session.execute(iq):
+            infusions[sid].append(InfusionRow(day, st))
+        if with_sessions:
+            for pk, day, kind, st, pinned in session.execute(tq):
+                sessions[pk].append(SessionRow(day, kind, st, pinned))
+    return series, infusions, sessions
+
+
+def compute_compliance(session: Session, as_of: date, *, therapist_id: int | None = None,
+                       patient_ids: Sequence[int] | None = None,
+                       settings: ProtocolConfig | None = None) -> list[SeriesCompliance]:
+    """Compliance of every series in scope (one therapist's patients, a list of
+    patient pks, or the whole clinic), ordered by chart number and series number."""
+    config = settings or load_settings(session)
+    series, infusions, sessions = load_rows(session, therapist_id=therapist_id,
+                                            patient_ids=patient_ids)
+    by_patient: dict[int, list[SeriesRow]] = defaultdict(list)
+    for s in series:
+        by_patient[s.patient_pk].append(s)
+    out: list[SeriesCompliance] = []
+    for pk, rows in by_patient.items():
+        out.extend(evaluate_patient(rows, infusions, sessions.get(pk, ()), as_of, config))
+    out.sort(key=lambda sc: (sc.patient_id, sc.series_number))
+    return out
+
+
+def latest_started_windows(session: Session, *, therapist_id: int | None = None,
+                           patient_ids: Sequence[int] | None = None, as_of: date,
+                           settings: ProtocolConfig | None = None
+                           ) -> dict[int, tuple[date, date]]:
+    """Patient pk -> (first_infusion, window_end) of the patient's latest series
+    that has a completed infusion; what habit adherence compares "during" and "after"."""
+    config = settings or load_settings(session)
+    series, infusions, _ = load_rows(session, therapist_id=therapist_id,
+                                     patient_ids=patient_ids, with_sessions=False)
+    best: dict[int, tuple[int, date, date]] = {}
+    for s in series:
+        d = series_dates(s.status, infusions.get(s.id, ()), as_of, config.grace_days)
+        if d.first_infusion is None or d.window_end is None:
+            continue
+        if s.patient_pk not in best or s.number > best[s.patient_pk][0]:
+            best[s.patient_pk] = (s.number, d.first_infusion, d.window_end)
+    return {pk: (first, end) for pk, (_, first, end) in best.items()}
