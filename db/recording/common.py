@@ -1,0 +1,182 @@
+"""What every recording function shares: who may write, how a save fails, and
+the one transaction each save runs in.
+
+Every public write in ``db.recording`` is one unit of work: it validates, checks
+access, writes the change and its audit event, and commits; on any failure it
+rolls back, so nothing is ever half-saved.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date
+from typing import Any, Protocol, TypeVar
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+
+from .. import audit, clock
+from ..models import Patient
+
+T = TypeVar("T")
+
+# Roles that record care, and the one rule of whose patients they may touch.
+RECORDING_ROLES = ("therapist", "medical_director")
+
+
+class ActorLike(Protocol):
+    """The signed-in user: ``ui.access.CurrentUser`` fits, so does :class:`Actor`."""
+
+    id: int
+    username: str
+    role: str
+
+
+@dataclass(frozen=True)
+class Actor:
+    id: int
+    username: str
+    role: str
+
+
+class ValidationError(ValueError):
+    """Values a user must fix; ``errors`` maps each field to a plain sentence."""
+
+    def __init__(self, errors: dict[str, str]) -> None:
+        self.errors = dict(errors)
+        super().__init__("; ".join(f"{k}: {v}" for k, v in self.errors.items()))
+
+
+class RecordChanged(RuntimeError):
+    """Someone else saved this record since the form was loaded.
+
+    ``current`` holds the record's values as they are now (None when it was
+    removed), so the form can show them instead of overwriting them.
+    """
+
+    def __init__(self, what: str, current: dict[str, Any] | None) -> None:
+        self.what = what
+        self.current = current
+        super().__init__(
+            f"This {what} was changed by someone else since you opened it. "
+            "Its current values are shown; check them and save again if needed."
+        )
+
+
+class AccessDenied(PermissionError):
+    """The user may not change this record (not their patient, or not their role)."""
+
+    def __init__(self, message: str, patient_ref: str | None = None) -> None:
+        self.patient_ref = patient_ref
+        super().__init__(message)
+
+
+class Errors:
+    """Collects field messages so a form shows them all at once."""
+
+    def __init__(self) -> None:
+        self.items: dict[str, str] = {}
+
+    def add(self, field: str, message: str) -> None:
+        self.items.setdefault(field, message)
+
+    def __contains__(self, field: str) -> bool:
+        return field in self.items
+
+    def raise_if_any(self) -> None:
+        if self.items:
+            raise ValidationError(self.items)
+
+
+def fmt_day(d: date) -> str:
+    """A date as a clinician reads it: 'Mon 7 Dec 2026'."""
+    return f"{d:%a} {d.day} {d:%b %Y}"
+
+
+def check_not_future(errors: Errors, field: str, d: date | None, what: str) -> None:
+    """``what`` names the record, e.g. 'an attended session'."""
+    today = clock.today()
+    if d is not None and d > today:
+        errors.add(field, f"{fmt_day(d)} is in the future: {what} can only be recorded once "
+                          f"it has happened (today is {fmt_day(today)}).")
+
+
+def check_not_before_intake(errors: Errors, field: str, d: date | None, patient: Patient) -> None:
+    if d is not None and d < patient.intake_date:
+        errors.add(field, f"{fmt_day(d)} is before this patient's intake on "
+                          f"{fmt_day(patient.intake_date)}.")
+
+
+def check_role(actor: ActorLike, roles: tuple[str, ...], doing: str) -> None:
+    if actor.role not in roles:
+        raise AccessDenied(f"Your role may not {doing}.")
+
+
+def check_patient_access(actor: ActorLike, patient: Patient) -> None:
+    """Therapists write to their own patients only; the medical director to any."""
+    check_role(actor, RECORDING_ROLES, "record care")
+    if actor.role == "therapist" and patient.therapist_id != actor.id:
+        raise AccessDenied("This patient is not on your caseload.", patient.patient_id)
+
+
+def load_patient(session: Session, actor: ActorLike, patient_pk: int) -> Patient:
+    """The patient, fresh from the database, once the actor may write to them."""
+    check_role(actor, RECORDING_ROLES, "record care")
+    patient = session.get(Patient, patient_pk, populate_existing=True)
+    if patient is None:
+        raise ValidationError({"patient": "This patient no longer exists."})
+    check_patient_access(actor, patient)
+    return patient
+
+
+def values(row: Any, fields: tuple[str, ...]) -> dict[str, Any]:
+    """The named attributes of a row as plain values, for audit and RecordChanged."""
+    return {f: getattr(row, f) for f in fields}
+
+
+def check_version(what: str, row: Any, expected_version: int | None,
+                  snapshot: Callable[[Any], dict[str, Any]]) -> None:
+    """Refuse a save made from a form older than the row it would overwrite."""
+    if expected_version is not None and row.version != expected_version:
+        raise RecordChanged(what, snapshot(row))
+
+
+@contextmanager
+def unit_of_work(session: Session, actor: ActorLike, what: str,
+                 reload: Callable[[Session], dict[str, Any] | None] | None = None,
+                 duplicate: tuple[str, str] | None = None) -> Iterator[None]:
+    """Run one save as one transaction: commit on success, roll back on any failure.
+
+    A concurrent save caught at the UPDATE itself (``StaleDataError``) becomes
+    :class:`RecordChanged` with the fresh values; a refusal is audited on its own
+    after the rollback, so the trail shows attempts that wrote nothing.
+    """
+    try:
+        yield
+        session.flush()
+        session.commit()
+    except StaleDataError:
+        session.rollback()
+        raise RecordChanged(what, reload(session) if reload else None) from None
+    except IntegrityError as exc:
+        session.rollback()
+        if duplicate and unique_violation(exc):
+            raise ValidationError({duplicate[0]: duplicate[1]}) from None
+        raise
+    except AccessDenied as denied:
+        session.rollback()
+        audit.record(session, actor.username, "record.refused", denied.patient_ref,
+                     what=what, reason=str(denied))
+        session.commit()
+        raise
+    except BaseException:
+        session.rollback()
+        raise
+
+
+def unique_violation(exc: IntegrityError) -> bool:
+    """True when the database refused a duplicate (a race the form's check lost)."""
+    text = str(exc.orig).lower()
+    return "unique" in text or "duplicate" in text
