@@ -1,0 +1,56 @@
+"""CSV that a spreadsheet cannot turn into a formula.
+
+A text cell beginning with ``=``, ``+``, ``-``, ``@``, a tab or a carriage
+return is run as a formula by Excel and LibreOffice; a leading ``'`` keeps it
+text. Numbers stay numbers (a change of -5 is written as -5), so only strings
+are touched. Every CSV the project writes goes through :func:`write_csv`.
+"""
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import date, datetime
+from typing import IO, Any
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+LIST_SEPARATOR = ";"
+
+
+def neutralise(value: Any) -> Any:
+    """``value`` with a leading ``'`` if it is text a spreadsheet would run."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+def cell(value: Any) -> Any:
+    """One value as a CSV cell: empty for None, true/false, ISO dates, lists
+    joined with ';', text neutralised, numbers as they are."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (date, datetime)):
+        return value.isoformat()
+    if isinstance(value, (list, tuple)):
+        return neutralise(LIST_SEPARATOR.join(str(cell(v)) for v in value))
+    if isinstance(value, (int, float)):
+        return value
+    return neutralise(str(value))
+
+
+def write_csv(rows: Iterable[Mapping[str, Any]], out: IO[str],
+              columns: Sequence[str] | None = None) -> None:
+    """Rows as CSV with a header; columns default to the first row's keys.
+
+    With no rows and no columns nothing at all is written.
+    """
+    rows = list(rows)
+    if columns is None:
+        if not rows:
+            return
+        columns = list(rows[0].keys())
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow([neutralise(c) for c in columns])
+    for row in rows:
+        writer.writerow([cell(row.get(c)) for c in columns])

@@ -1,0 +1,124 @@
+"""`python -m db report`: the protocol reports as CSV or JSON.
+
+The row builders here are what the app's exports call too, so a report and a
+dashboard download of the same thing hold the same rows.
+"""
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import date, datetime
+from typing import IO, Any
+
+from sqlalchemy.orm import Session
+
+from .csv_safety import write_csv
+from .protocol import (
+    DEFAULT_WEEKS,
+    ProtocolConfig,
+    compute_compliance,
+    habit_adherence,
+    outcome_summaries,
+)
+
+COMPLIANCE_COLUMNS = (
+    "patient_id", "series", "kind", "therapist", "series_status", "infusions_completed",
+    "infusions_planned", "first_infusion", "last_infusion", "next_infusion", "preparation",
+    "preparation_date", "integration_attended", "integration_upcoming", "integration_required",
+    "unrecorded", "window_end", "status", "flags", "reason",
+)
+ADHERENCE_COLUMNS = (
+    "patient_id", "habit", "target_per_week", "start_date", "end_date", "weeks_counted",
+    "adherence_pct", "streak_weeks", "during_series_pct", "after_series_pct",
+)
+OUTCOME_COLUMNS = (
+    "patient_id", "instrument", "baseline", "baseline_date", "latest", "latest_date", "change",
+    "band", "response", "remission", "worsening", "n_scores",
+)
+KINDS = ("compliance", "adherence", "outcomes")
+
+
+def compliance_rows(session: Session, as_of: date, *, therapist_id: int | None = None,
+                    patient_ids: Sequence[int] | None = None,
+                    settings: ProtocolConfig | None = None) -> list[dict[str, Any]]:
+    return [
+        {
+            "patient_id": c.patient_id, "series": c.series_number, "kind": c.kind,
+            "therapist": c.therapist_username, "series_status": c.series_status,
+            "infusions_completed": c.infusions_completed,
+            "infusions_planned": c.infusions_planned, "first_infusion": c.first_infusion,
+            "last_infusion": c.last_infusion, "next_infusion": c.next_infusion,
+            "preparation": c.preparation, "preparation_date": c.preparation_date,
+            "integration_attended": c.integration_attended,
+            "integration_upcoming": c.integration_upcoming,
+            "integration_required": c.integration_required, "unrecorded": c.unrecorded,
+            "window_end": c.window_end, "status": c.status, "flags": list(c.flags),
+            "reason": c.reason,
+        }
+        for c in compute_compliance(session, as_of, therapist_id=therapist_id,
+                                    patient_ids=patient_ids, settings=settings)
+    ]
+
+
+def adherence_rows(session: Session, as_of: date, *, weeks: int = DEFAULT_WEEKS,
+                   therapist_id: int | None = None,
+                   patient_ids: Sequence[int] | None = None) -> list[dict[str, Any]]:
+    return [
+        {
+            "patient_id": h.patient_id, "habit": h.habit, "target_per_week": h.target_per_week,
+            "start_date": h.start_date, "end_date": h.end_date, "weeks_counted": h.weeks_counted,
+            "adherence_pct": h.adherence_pct, "streak_weeks": h.streak_weeks,
+            "during_series_pct": h.during_series_pct, "after_series_pct": h.after_series_pct,
+        }
+        for h in habit_adherence(session, as_of, weeks=weeks, therapist_id=therapist_id,
+                                 patient_ids=patient_ids)
+    ]
+
+
+def outcome_rows(session: Session, as_of: date, *, therapist_id: int | None = None,
+                 patient_ids: Sequence[int] | None = None) -> list[dict[str, Any]]:
+    return [
+        {
+            "patient_id": o.patient_id, "instrument": o.instrument, "baseline": o.baseline,
+            "baseline_date": o.baseline_date, "latest": o.latest, "latest_date": o.latest_date,
+            "change": o.change, "band": o.band, "response": o.response,
+            "remission": o.remission, "worsening": o.worsening, "n_scores": o.n_scores,
+        }
+        for o in outcome_summaries(session, as_of, therapist_id=therapist_id,
+                                   patient_ids=patient_ids)
+    ]
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, (date, datetime)):
+        return value.isoformat()
+    raise TypeError(f"cannot write {type(value).__name__} as JSON")
+
+
+def rows_for(session: Session, kind: str, *, as_of: date,
+             weeks: int = DEFAULT_WEEKS) -> tuple[list[dict[str, Any]], tuple[str, ...]]:
+    if kind == "compliance":
+        return compliance_rows(session, as_of), COMPLIANCE_COLUMNS
+    if kind == "adherence":
+        return adherence_rows(session, as_of, weeks=weeks), ADHERENCE_COLUMNS
+    if kind == "outcomes":
+        return outcome_rows(session, as_of), OUTCOME_COLUMNS
+    raise ValueError(f"unknown report {kind!r}; choose one of {', '.join(KINDS)}")
+
+
+def run(session: Session, kind: str, *, as_of: date, fmt: str = "csv",
+        weeks: int = DEFAULT_WEEKS, out: IO[str]) -> int:
+    """Write report ``kind`` to ``out``; returns the number of rows.
+
+    CSV has a header row even when there are no rows; JSON is a list of objects
+    with ISO dates and flags as a list.
+    """
+    rows, columns = rows_for(session, kind, as_of=as_of, weeks=weeks)
+    if fmt == "csv":
+        write_csv(rows, out, columns)
+    elif fmt == "json":
+        json.dump(rows, out, default=_json_default, indent=1)
+        out.write("\n")
+    else:
+        raise ValueError(f"unknown format {fmt!r}; choose csv or json")
+    return len(rows)
