@@ -142,9 +142,15 @@ def build_team_clinic(session: Session) -> TeamClinic:
     b.score(p[0], "PHQ-9", -6, 15)
 
     # Habit slipping: 1 of 5 days in each of the last two complete weeks.
+    # Its series' window closed 30 days ago: still in aftercare.
     p = c.patients["habit_low"] = b.patient("Octavia", "Brightwater", lee)
-    _compliant_series(b, p[0], lee, -90)
+    _compliant_series(b, p[0], lee, -40)
     b.habit(p[0], 5, -60, [-16, -9])
+
+    # The same slipping habit, but the window closed 190 days ago: discharged, not raised.
+    p = c.patients["habit_gone"] = b.patient("Ebenezer", "Hollingsworth", dana)
+    _compliant_series(b, p[0], dana, -200)
+    b.habit(p[0], 5, -300, [-16, -9])
 
     # Completed this week: third of three infusions on Monday, compliant.
     p = c.patients["done"] = b.patient("Leopold", "Ashcombe", dana)
@@ -158,6 +164,12 @@ def build_team_clinic(session: Session) -> TeamClinic:
     _compliant_series(b, p[0], lee, -70)
     b.score(p[0], "PHQ-9", -75, 20)
     b.score(p[0], "PHQ-9", -2, 4)
+
+    # Already in remission at baseline: staying there is not news.
+    p = c.patients["was_fine"] = b.patient("Clementine", "Ravensworth", lee)
+    _compliant_series(b, p[0], lee, -70)
+    b.score(p[0], "PHQ-9", -75, 3)
+    b.score(p[0], "PHQ-9", -1, 2)
 
     # Habit held: 3 of 3 days in each of the last five complete weeks.
     p = c.patients["habit_held"] = b.patient("Barnaby", "Kettleworth", dana)

@@ -86,6 +86,8 @@ def test_needs_discussion_in_the_issues_order(session, clinic):
 def test_window_closed_more_than_a_week_ago_is_not_listed(session, clinic):
     codes = {r.code for r in team_meeting(session, AS_OF).discussion}
     assert clinic.code("old_closed") not in codes
+    # A slipping habit of a patient discharged long ago is not raised either.
+    assert clinic.code("habit_gone") not in codes
     # Seen from the day its window closed + 1, it is news.
     early = {r.code for r in team_meeting(session, d(-29)).discussion}
     assert clinic.code("old_closed") in early
@@ -101,6 +103,8 @@ def test_wins(session, clinic):
     assert wins[0].detail == "3 of 3 infusions"
     assert wins[1].detail == "PHQ-9 20 to 4, remission"
     assert wins[2].detail == "A habit held 5 weeks running"
+    # Staying below the remission line from a baseline already below it is no win.
+    assert clinic.code("was_fine") not in {w.code for w in wins}
     # A score from last month is no longer news.
     later = team_meeting(session, d(10)).wins
     assert clinic.code("better") not in {w.code for w in later if w.kind == WIN_OUTCOME}
@@ -135,6 +139,13 @@ def test_therapist_scope(session, clinic):
         clinic.code("risk"), clinic.code("prep"), clinic.code("habit_low")}
     assert result.headline.infusions_this_week == 2
     assert sum(x.sessions for x in result.coming_week) == 2
+
+
+def test_therapist_first_name_skips_titles():
+    assert tm.first_name("Dr. Maya Lee") == "Maya"
+    assert tm.first_name("Dr Maya") == "Maya"
+    assert tm.first_name("Dr.") == "Dr."
+    assert tm.first_name("  ") == "?"
 
 
 def test_read_at_is_passed_through(session, clinic):

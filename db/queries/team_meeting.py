@@ -31,6 +31,7 @@ from ..protocol import (
     SeriesCompliance,
     compute_compliance,
     habit_adherence,
+    is_remission,
     outcome_summaries,
 )
 
@@ -52,7 +53,11 @@ WIN_KINDS = (WIN_COMPLETED, WIN_OUTCOME, WIN_HABIT)
 CLOSED_LOOKBACK_DAYS = 7
 HABIT_LOW_BELOW = 0.25  # done / target, in each of the last two complete weeks
 HABIT_HELD_WEEKS = 4
-HABIT_WEEKS = 4  # the engine's reporting window: enough to see a 4-week streak
+HABIT_WEEKS = 4  # the engine's reporting window (its streaks look further back)
+# A slipping habit is raised for patients in care: a series active, or its
+# window closed within this many days. Habits of patients discharged months ago
+# would otherwise fill the meeting.
+IN_CARE_AFTER_WINDOW_DAYS = 56
 COMING_DAYS = 7
 # Outcome wins are news only when the score that shows them is recent.
 OUTCOME_NEWS_DAYS = 7
@@ -126,8 +131,14 @@ def week_bounds(as_of: date) -> tuple[date, date]:
     return monday, monday + timedelta(days=6)
 
 
+# Titles are not first names: "Dr. Maya Lee" is "Maya" on the screen.
+_TITLES = {"dr", "dr.", "prof", "prof.", "mr", "mr.", "mrs", "mrs.", "ms", "ms.", "mx", "mx."}
+
+
 def first_name(full_name: str) -> str:
     parts = (full_name or "").split()
+    while len(parts) > 1 and parts[0].lower() in _TITLES:
+        parts = parts[1:]
     return parts[0] if parts else "?"
 
 
@@ -223,6 +234,13 @@ def _completed_this_week(sc: SeriesCompliance, week_start: date, as_of: date) ->
     return done and last is not None and week_start <= last <= as_of
 
 
+def _in_care(series: Sequence[SeriesCompliance], as_of: date) -> set[int]:
+    since = as_of - timedelta(days=IN_CARE_AFTER_WINDOW_DAYS)
+    return {sc.patient_pk for sc in series
+            if sc.series_status == "active"
+            or (sc.window_end is not None and sc.window_end >= since)}
+
+
 def _current_series(series: Sequence[SeriesCompliance]) -> dict[int, SeriesCompliance]:
     return {sc.patient_pk: sc for sc in series if sc.is_current}
 
@@ -248,8 +266,9 @@ def _discussion(series: Sequence[SeriesCompliance], outcomes: Sequence[OutcomeSu
         if o.instrument == "PHQ-9" and o.worsening:
             add(o.patient_pk, PHQ9_WORSE, _progress(current.get(o.patient_pk)),
                 f"PHQ-9 up from {o.baseline} to {o.latest}", (-abs(o.change or 0), o.patient_pk))
+    in_care = _in_care(series, as_of)
     for h in habits:
-        if _habit_slipping(h, as_of):
+        if h.patient_pk in in_care and _habit_slipping(h, as_of):
             add(h.patient_pk, HABIT_LOW, _progress(current.get(h.patient_pk)),
                 "A habit under 25% two weeks running", (h.habit_id,))
 
@@ -279,11 +298,13 @@ def _wins(series: Sequence[SeriesCompliance], outcomes: Sequence[OutcomeSummary]
     news_since = as_of - timedelta(days=OUTCOME_NEWS_DAYS - 1)
     by_patient: dict[int, list[str]] = {}
     for o in sorted(outcomes, key=lambda o: (o.patient_pk, o.instrument)):
-        if not (o.response or o.remission):
+        # Remission is a win only when the baseline was not already below the line.
+        remitted = o.remission and not is_remission(o.instrument, o.baseline)
+        if not (o.response or remitted):
             continue
         if o.latest_date is None or not news_since <= o.latest_date <= as_of:
             continue
-        word = "remission" if o.remission else "response"
+        word = "remission" if remitted else "response"
         by_patient.setdefault(o.patient_pk, []).append(
             f"{o.instrument} {o.baseline} to {o.latest}, {word}")
     for pk, parts in by_patient.items():
