@@ -1,0 +1,135 @@
+"""The audit trail, read back: filtered, newest first, one page at a time.
+
+Dates are the clinic's calendar days in UTC (the trail is stored in UTC); the
+bounds are computed here and passed as parameters so both databases agree.
+"""
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import Session
+
+from ..models import AuditEvent
+
+MAX_PAGE_SIZE = 500
+# An export walks the trail in slices of this many rows, so memory stays flat.
+EXPORT_BATCH = 2_000
+
+
+@dataclass(frozen=True)
+class AuditFilter:
+    actor: str | None = None
+    patient_ref: str | None = None
+    action: str | None = None
+    start: date | None = None  # inclusive
+    end: date | None = None  # inclusive
+
+    def describe(self) -> dict[str, str]:
+        """The filters in force, for the audit event of an export."""
+        return {k: str(v) for k, v in vars(self).items() if v not in (None, "")}
+
+
+@dataclass(frozen=True)
+class AuditRow:
+    id: int
+    at: datetime
+    actor: str
+    action: str
+    patient_ref: str | None
+    detail: str  # compact one-line text of the stored JSON
+
+
+@dataclass(frozen=True)
+class AuditPage:
+    rows: list[AuditRow]
+    total: int
+    page: int  # 1-based
+    page_size: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.page_size))
+
+
+def _day_start(day: date) -> datetime:
+    return datetime.combine(day, time.min, tzinfo=UTC)
+
+
+def _filtered(query: Select, f: AuditFilter) -> Select:
+    if f.actor:
+        query = query.where(AuditEvent.actor == f.actor.strip())
+    if f.patient_ref:
+        query = query.where(AuditEvent.patient_ref == f.patient_ref.strip())
+    if f.action:
+        query = query.where(AuditEvent.action == f.action.strip())
+    if f.start:
+        query = query.where(AuditEvent.at >= _day_start(f.start))
+    if f.end:
+        query = query.where(AuditEvent.at < _day_start(f.end + timedelta(days=1)))
+    return query
+
+
+def _detail_text(raw: str) -> str:
+    try:
+        value = json.loads(raw or "{}")
+    except ValueError:
+        return raw
+    if isinstance(value, dict):
+        return "; ".join(f"{k}: {json.dumps(v) if isinstance(v, dict | list) else v}"
+                         for k, v in value.items())
+    return str(value)
+
+
+def _row(event: AuditEvent) -> AuditRow:
+    at = event.at if event.at.tzinfo else event.at.replace(tzinfo=UTC)  # SQLite drops the zone
+    return AuditRow(event.id, at.astimezone(UTC), event.actor, event.action, event.patient_ref,
+                    _detail_text(event.detail))
+
+
+def search(session: Session, f: AuditFilter, *, page: int = 1, page_size: int = 50) -> AuditPage:
+    """One page of the events matching ``f``, newest first, and how many match."""
+    page_size = max(1, min(page_size, MAX_PAGE_SIZE))
+    total = session.scalar(_filtered(select(func.count()).select_from(AuditEvent), f)) or 0
+    pages = max(1, -(-total // page_size))
+    page = max(1, min(page, pages))
+    q = (_filtered(select(AuditEvent), f)
+         .order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
+         .offset((page - 1) * page_size).limit(page_size))
+    return AuditPage([_row(e) for e in session.scalars(q)], total, page, page_size)
+
+
+def iter_events(session: Session, f: AuditFilter) -> Iterator[AuditRow]:
+    """Every event matching ``f``, newest first, read in batches (for exports)."""
+    last: tuple[datetime, int] | None = None
+    while True:
+        q = _filtered(select(AuditEvent), f)
+        if last is not None:
+            # Keyset paging: stable while new events arrive, and no deep OFFSET.
+            at, eid = last
+            q = q.where((AuditEvent.at < at) | ((AuditEvent.at == at) & (AuditEvent.id < eid)))
+        batch = list(session.scalars(q.order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
+                                     .limit(EXPORT_BATCH)))
+        if not batch:
+            return
+        for e in batch:
+            yield _row(e)
+        last = (batch[-1].at, batch[-1].id)
+
+
+def filter_options(session: Session) -> tuple[list[str], list[str]]:
+    """The users and the actions that appear in the trail, sorted, for the filters."""
+    actors = list(session.scalars(select(AuditEvent.actor).distinct().order_by(AuditEvent.actor)))
+    actions = list(session.scalars(select(AuditEvent.action).distinct()
+                                   .order_by(AuditEvent.action)))
+    return actors, actions
+
+
+def export_rows(rows: Iterator[AuditRow]) -> Iterator[dict[str, object]]:
+    """Rows for a CSV export, in a fixed column order."""
+    for r in rows:
+        yield {"at_utc": r.at.isoformat(timespec="seconds"), "user": r.actor, "action": r.action,
+               "patient": r.patient_ref or "", "detail": r.detail}
