@@ -10,7 +10,9 @@ import tomllib
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-DATA_DIR = PROJECT_ROOT / "data"
+# KAP_DATA_DIR moves the embedded demo database and the demo cookie key elsewhere
+# (browser tests run the app against a throw-away folder, never the repo's data/).
+DATA_DIR = Path(os.environ.get("KAP_DATA_DIR", "").strip() or PROJECT_ROOT / "data").resolve()
 DEFAULT_SQLITE_PATH = DATA_DIR / "clinic.db"
 SECRETS_PATH = PROJECT_ROOT / ".streamlit" / "secrets.toml"
 

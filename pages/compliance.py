@@ -1,0 +1,9 @@
+"""Compliance (placeholder: the page's own issue replaces this body)."""
+import streamlit as st
+
+from ui.access import require_page_access
+from ui.pages import title_for
+
+user = require_page_access(__file__)
+st.title(title_for(__file__, user.role))
+st.info("This page will show protocol compliance across the clinic: series that meet the integration-session minimum, those at risk and those not compliant, by therapist.", icon=":material/construction:")

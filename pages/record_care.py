@@ -1,0 +1,9 @@
+"""Record care (placeholder: the page's own issue replaces this body)."""
+import streamlit as st
+
+from ui.access import require_page_access
+from ui.pages import title_for
+
+user = require_page_access(__file__)
+st.title(title_for(__file__, user.role))
+st.info("This page will let you record infusions, integration sessions, habit check-ins and outcome scores for a patient.", icon=":material/construction:")

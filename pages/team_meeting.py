@@ -1,0 +1,9 @@
+"""Team meeting (placeholder: the page's own issue replaces this body)."""
+import streamlit as st
+
+from ui.access import require_page_access
+from ui.pages import title_for
+
+user = require_page_access(__file__)
+st.title(title_for(__file__, user.role))
+st.info("This page will show the weekly team-meeting view for the shared screen: patients who need discussion, with initials and pseudonyms only.", icon=":material/construction:")

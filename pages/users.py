@@ -1,0 +1,9 @@
+"""Users (placeholder: the page's own issue replaces this body)."""
+import streamlit as st
+
+from ui.access import require_page_access
+from ui.pages import title_for
+
+user = require_page_access(__file__)
+st.title(title_for(__file__, user.role))
+st.info("This page will let an administrator add staff accounts, reset passwords and deactivate accounts; both end the person's sign-in sessions.", icon=":material/construction:")

@@ -1,0 +1,170 @@
+"""How the compliance page looks: tiles, the per-therapist table, the trend
+chart and the exceptions. The chart builder is a plain function so that the
+PDF export draws the very chart the page shows.
+
+Text from the database goes only through Streamlit elements that escape it.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import altair as alt
+import pandas as pd
+import streamlit as st
+
+from db.queries.compliance import (
+    ExceptionRow,
+    TherapistFigures,
+    Tile,
+    TrendPoint,
+)
+from ui import theme
+
+TILES_PER_ROW = 4
+
+
+def trend_frame(points: Sequence[TrendPoint]) -> pd.DataFrame:
+    """One row per month: at most 12 rows, whatever the clinic's size."""
+    return pd.DataFrame({
+        "month": [p.month.isoformat() for p in points],
+        "label": [p.month.strftime("%b %Y") for p in points],
+        "closed": [p.closed for p in points],
+        "compliant": [p.compliant for p in points],
+        "rate": [p.compliance_rate for p in points],
+    })
+
+
+def trend_chart(points: Sequence[TrendPoint], *, width: int | str = "container",
+                height: int = 260) -> alt.LayerChart:
+    """Bars: closed series per month (right axis); line: compliance rate (left axis)."""
+    data = trend_frame(points)
+    order = list(data["label"])
+    x = alt.X("label:N", sort=order, title=None, axis=alt.Axis(labelAngle=0))
+    tooltip = [alt.Tooltip("label:N", title="Month"),
+               alt.Tooltip("rate:Q", title="Compliance rate %", format=".1f"),
+               alt.Tooltip("compliant:Q", title="Compliant"),
+               alt.Tooltip("closed:Q", title="Closed series")]
+    bars = alt.Chart(data).mark_bar(color=theme.GRID, opacity=0.9).encode(
+        x=x,
+        y=alt.Y("closed:Q", title="Closed series (bars)",
+                axis=alt.Axis(orient="right", tickMinStep=1, grid=False,
+                              titleColor=theme.MUTED)),
+        tooltip=tooltip,
+    )
+    line = alt.Chart(data).mark_line(color=theme.PRIMARY, strokeWidth=3,
+                                     point=alt.OverlayMarkDef(color=theme.PRIMARY, size=60)
+                                     ).encode(
+        x=x,
+        y=alt.Y("rate:Q", title="Compliance rate % (line)",
+                scale=alt.Scale(domain=[0, 100]), axis=alt.Axis(titleColor=theme.PRIMARY)),
+        tooltip=tooltip,
+    )
+    labels = line.mark_text(dy=-12, color=theme.TEXT, fontSize=11).encode(
+        text=alt.Text("rate:Q", format=".0f"))
+    return (alt.layer(bars, line, labels)
+            .resolve_scale(y="independent")
+            .properties(width=width, height=height))
+
+
+def chart_png(points: Sequence[TrendPoint]) -> bytes:
+    """The trend chart as PNG bytes, rendered without a browser, for the PDF."""
+    import vl_convert
+
+    chart = trend_chart(points, width=720, height=200).configure(
+        font="Liberation Sans", background="white")
+    return vl_convert.vegalite_to_png(chart.to_json(), scale=2)
+
+
+def _delta_colour(tile: Tile) -> str:
+    return "normal" if tile.higher_is_better else "inverse"
+
+
+def render_tiles(tiles: Sequence[Tile], previous_label: str) -> None:
+    for start in range(0, len(tiles), TILES_PER_ROW):
+        columns = st.columns(TILES_PER_ROW)
+        for column, tile in zip(columns, tiles[start:start + TILES_PER_ROW], strict=False):
+            with column:
+                st.metric(tile.label, tile.value, border=True,
+                          delta=tile.change or None, delta_color=_delta_colour(tile),
+                          delta_description=f"vs {previous_label}" if tile.change else None,
+                          help=tile.detail)
+                st.caption(tile.detail)
+
+
+def therapist_frame(rows: Sequence[TherapistFigures]) -> pd.DataFrame:
+    return pd.DataFrame([{
+        "Therapist": t.therapist_name,
+        "Closed series": t.figures.closed,
+        "Compliance %": t.figures.compliance_rate,
+        "Compliant": t.figures.compliant,
+        "Preparation %": t.figures.prep_rate,
+        "Integration per series": t.figures.mean_integration,
+        "At risk": t.figures.at_risk,
+        "Stalled": t.figures.stalled,
+        "Infusion no-show %": t.figures.infusion_no_show_rate,
+        "Session no-show %": t.figures.session_no_show_rate,
+    } for t in rows])
+
+
+def render_therapists(rows: Sequence[TherapistFigures]) -> None:
+    if not rows:
+        st.info("No therapist has series in this scope.")
+        return
+    pct = {"format": "%.1f%%", "min_value": 0, "max_value": 100}
+    st.dataframe(
+        therapist_frame(rows), hide_index=True, width="stretch",
+        column_config={
+            "Compliance %": st.column_config.ProgressColumn(
+                "Compliance", help="Compliant of closed series", **pct),
+            "Preparation %": st.column_config.ProgressColumn(
+                "Preparation", help="Closed series with preparation before the first infusion",
+                **pct),
+            "Integration per series": st.column_config.NumberColumn(format="%.1f"),
+            "Infusion no-show %": st.column_config.NumberColumn(format="%.1f%%"),
+            "Session no-show %": st.column_config.NumberColumn(format="%.1f%%"),
+        },
+    )
+
+
+def _why_text(row: ExceptionRow) -> str:
+    # Symbol and words: never colour alone.
+    parts = []
+    if row.status in ("non_compliant", "at_risk"):
+        parts.append(theme.status_text(row.status))
+    parts += [theme.flag_text(f) for f in row.flags if f in ("stalled", "prep_due")]
+    return "  ".join(parts)
+
+
+def exceptions_frame(rows: Sequence[ExceptionRow]) -> pd.DataFrame:
+    return pd.DataFrame([{
+        "Patient": r.patient_id,
+        "Series": r.series_number,
+        "Why": _why_text(r),
+        "Therapist": r.therapist_username,
+        "First infusion": r.first_infusion,
+        "Last infusion": r.last_infusion,
+        "Window end": r.window_end,
+        "Integration": f"{r.integration_attended} of {r.integration_required}",
+        "Reason": r.reason,
+    } for r in rows])
+
+
+def render_exceptions(rows: Sequence[ExceptionRow], key: str) -> ExceptionRow | None:
+    """The exceptions table; returns the row the user picked, if any."""
+    if not rows:
+        st.success("No exceptions in this period.", icon=":material/check_circle:")
+        return None
+    event = st.dataframe(
+        exceptions_frame(rows), hide_index=True, width="stretch", key=key,
+        on_select="rerun", selection_mode="single-row",
+        column_config={
+            "Series": st.column_config.NumberColumn(width="small"),
+            "First infusion": st.column_config.DateColumn(format="YYYY-MM-DD"),
+            "Last infusion": st.column_config.DateColumn(format="YYYY-MM-DD"),
+            "Window end": st.column_config.DateColumn(format="YYYY-MM-DD"),
+            "Reason": st.column_config.TextColumn(width="large"),
+        },
+    )
+    st.caption("Select a row to open that patient's record.")
+    picked = event.selection.rows if event is not None else []
+    return rows[picked[0]] if picked else None
