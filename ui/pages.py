@@ -33,6 +33,8 @@ _PATIENT = PageSpec(PATIENT, "Patient", ":material/person:")
 _RECORD_CARE = PageSpec(RECORD_CARE, "Record care", ":material/edit_note:")
 _TEAM_MEETING = PageSpec(TEAM_MEETING, "Team meeting", ":material/groups:")
 _AUDIT_LOG = PageSpec(AUDIT_LOG, "Audit log", ":material/policy:")
+# Issue 8: the CSV upload is for the admin and the medical director.
+_IMPORT_DATA = PageSpec(IMPORT_DATA, "Import", ":material/upload_file:")
 
 # The first page of each role is where that role lands after signing in.
 REGISTRY: dict[str, tuple[PageSpec, ...]] = {
@@ -50,10 +52,11 @@ REGISTRY: dict[str, tuple[PageSpec, ...]] = {
         _TEAM_MEETING,
         _AUDIT_LOG,
         PageSpec(PROTOCOL_SETTINGS, "Protocol settings", ":material/tune:"),
+        _IMPORT_DATA,
     ),
     "admin": (
         PageSpec(USERS, "Users", ":material/manage_accounts:"),
-        PageSpec(IMPORT_DATA, "Import", ":material/upload_file:"),
+        _IMPORT_DATA,
         _AUDIT_LOG,
     ),
     "team_screen": (_TEAM_MEETING,),
