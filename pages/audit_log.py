@@ -1,9 +1,61 @@
-"""Audit log (placeholder: the page's own issue replaces this body)."""
+"""Audit log: who did what, when, to whose record; filtered, paged, exportable."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pandas as pd
 import streamlit as st
 
+from db.clock import today
+from db.queries import audit_log
 from ui.access import require_page_access
+from ui.compliance_exports import audit_download
+from ui.database import db_session
 from ui.pages import title_for
+
+ALL = "(everyone)"
+ANY = "(any action)"
+PAGE_SIZE = 50
 
 user = require_page_access(__file__)
 st.title(title_for(__file__, user.role))
-st.info("This page will show the audit trail: sign-ins, refusals, record views, exports and changes, searchable by person, patient and date.", icon=":material/construction:")
+st.caption("Every sign-in, refusal, record view, export and change. Times are UTC.")
+
+with db_session() as session:
+    actors, actions = audit_log.filter_options(session)
+
+c1, c2, c3, c4 = st.columns([2, 2, 2, 3])
+actor = c1.selectbox("User", [ALL, *actors], key="audit_actor")
+action = c2.selectbox("Action", [ANY, *actions], key="audit_action")
+patient = c3.text_input("Patient chart number", key="audit_patient",
+                        placeholder="e.g. KAP-000123").strip()
+now = today()
+dates = c4.date_input("Dates", value=(now - timedelta(days=30), now), key="audit_dates")
+start, end = (dates + (None, None))[:2] if isinstance(dates, tuple) else (dates, dates)
+
+flt = audit_log.AuditFilter(actor=None if actor == ALL else actor,
+                            action=None if action == ANY else action,
+                            patient_ref=patient or None, start=start, end=end)
+with db_session() as session:
+    first = audit_log.search(session, flt, page=1, page_size=PAGE_SIZE)
+    pages = first.pages
+    page_no = st.number_input(f"Page (of {pages})", min_value=1, max_value=pages, value=1,
+                              step=1, key=f"audit_page_{hash(flt)}")
+    result = first if page_no == 1 else audit_log.search(session, flt, page=int(page_no),
+                                                         page_size=PAGE_SIZE)
+
+if not result.rows:
+    st.info("No events match these filters.", icon=":material/search_off:")
+else:
+    st.caption(f"{result.total} events; showing {(result.page - 1) * PAGE_SIZE + 1}–"
+               f"{(result.page - 1) * PAGE_SIZE + len(result.rows)}, newest first.")
+    st.dataframe(
+        pd.DataFrame([{"When (UTC)": r.at.replace(tzinfo=None), "User": r.actor,
+                       "Action": r.action, "Patient": r.patient_ref or "",
+                       "Detail": r.detail} for r in result.rows]),
+        hide_index=True, width="stretch",
+        column_config={
+            "When (UTC)": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm:ss"),
+            "Detail": st.column_config.TextColumn(width="large"),
+        })
+    audit_download(flt)

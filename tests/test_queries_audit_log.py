@@ -65,4 +65,4 @@ def test_filter_options_and_export_rows(session):
     rows = list(al.export_rows(al.iter_events(session, AuditFilter(actor="admin"))))
     assert rows[0]["user"] == "admin" and rows[0]["at_utc"].startswith("2026-11-03T09:00:00")
     assert AuditFilter(actor="admin", start=date(2026, 1, 1)).describe() == {
-        "actor": "admin", "start": "2026-01-01"}
+        "filter_actor": "admin", "filter_start": "2026-01-01"}

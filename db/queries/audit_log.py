@@ -29,8 +29,12 @@ class AuditFilter:
     end: date | None = None  # inclusive
 
     def describe(self) -> dict[str, str]:
-        """The filters in force, for the audit event of an export."""
-        return {k: str(v) for k, v in vars(self).items() if v not in (None, "")}
+        """The filters in force, for the audit event of an export.
+
+        Prefixed so they never clash with the event's own ``action`` and
+        ``patient_ref`` fields.
+        """
+        return {f"filter_{k}": str(v) for k, v in vars(self).items() if v not in (None, "")}
 
 
 @dataclass(frozen=True)
