@@ -26,9 +26,15 @@ def neutralise(value: Any) -> Any:
 def cell(value: Any) -> Any:
     """One value as a CSV cell: empty for None, true/false, ISO dates, lists
     joined with ';', text neutralised, numbers as they are."""
+    # Exact type checks first: this runs for every cell of a clinic-wide export.
+    kind = type(value)
+    if kind is str:
+        return "'" + value if value.startswith(FORMULA_STARTS) else value
+    if kind is int or kind is float:
+        return value
     if value is None:
         return ""
-    if isinstance(value, bool):
+    if kind is bool:
         return "true" if value else "false"
     if isinstance(value, (date, datetime)):
         return value.isoformat()

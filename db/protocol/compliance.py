@@ -41,7 +41,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import NamedTuple
 
-from sqlalchemy import select
+from sqlalchemy import and_, case, func, select
 from sqlalchemy.orm import Session
 
 from ..models import Infusion, Patient, Staff, TherapySession, TreatmentSeries
@@ -123,6 +123,21 @@ class SeriesCompliance:
     last_completed_infusion: date | None
 
 
+class InfusionSummary(NamedTuple):
+    """What the rules need from a series' infusions (completed and scheduled only).
+
+    Built by :func:`summarise_infusions` from rows, or by one GROUP BY in SQL
+    (:func:`_summary_query`); the table-driven tests run both paths.
+    """
+    completed: int = 0
+    first_completed: date | None = None
+    last_completed: date | None = None
+    first_booked: date | None = None  # earliest completed or scheduled
+    last_booked: date | None = None  # latest completed or scheduled
+    next_scheduled: date | None = None  # earliest scheduled on or after as_of
+    stale: int = 0  # scheduled infusions dated before as_of
+
+
 class _Dates(NamedTuple):
     first_infusion: date | None  # earliest completed
     first_booked: date | None  # earliest completed or scheduled: anchors preparation
@@ -134,8 +149,7 @@ class _Dates(NamedTuple):
     stale: int  # scheduled infusions dated before as_of
 
 
-def series_dates(status: str, infusions: Iterable[tuple[date, str]], as_of: date,
-                 grace_days: int) -> _Dates:
+def summarise_infusions(infusions: Iterable[tuple[date, str]], as_of: date) -> InfusionSummary:
     first = last_completed = last_any = first_booked = next_inf = None
     completed = stale = 0
     for day, st in infusions:
@@ -151,14 +165,22 @@ def series_dates(status: str, infusions: Iterable[tuple[date, str]], as_of: date
             elif next_inf is None or day < next_inf:
                 next_inf = day
         else:
-            continue
+            continue  # cancelled and no-show take part in no rule
         if first_booked is None or day < first_booked:
             first_booked = day
         if last_any is None or day > last_any:
             last_any = day
-    last = last_completed if status == "discontinued" else last_any
+    return InfusionSummary(completed, first, last_completed, first_booked, last_any, next_inf,
+                           stale)
+
+
+def series_dates(status: str, summary: InfusionSummary, grace_days: int) -> _Dates:
+    # A discontinued series' window closes after its last completed infusion:
+    # bookings left behind when it stopped must not keep it open.
+    last = summary.last_completed if status == "discontinued" else summary.last_booked
     window_end = last + timedelta(days=grace_days) if last is not None else None
-    return _Dates(first, first_booked, last_completed, last, window_end, next_inf, completed, stale)
+    return _Dates(summary.first_completed, summary.first_booked, summary.last_completed, last,
+                  window_end, summary.next_scheduled, summary.completed, summary.stale)
 
 
 def assign_sessions(series: Sequence[tuple[int, int, _Dates]],
@@ -177,12 +199,13 @@ def assign_sessions(series: Sequence[tuple[int, int, _Dates]],
     windows = sorted((d.first_infusion, num, d.window_end, sid) for sid, num, d in series
                      if d.first_infusion is not None and d.window_end is not None)
     for s in sessions:
-        if s.series_id is not None:
-            target = s.series_id if s.series_id in by_id else None
-        elif s.kind == "preparation":
-            target = next((sid for anchor, _, sid in prep_anchors if anchor >= s.date), None)
+        day, kind, _, pinned = s
+        if pinned is not None:
+            target = pinned if pinned in by_id else None
+        elif kind == "preparation":
+            target = next((sid for anchor, _, sid in prep_anchors if anchor >= day), None)
         else:
-            target = next((sid for start, _, end, sid in windows if start <= s.date <= end), None)
+            target = next((sid for start, _, end, sid in windows if start <= day <= end), None)
         if target is not None:
             by_id[target].append(s)
     return by_id
@@ -200,22 +223,22 @@ def evaluate_series(row: SeriesRow, dates: _Dates, sessions: Sequence[SessionRow
     attended = upcoming = stale = 0
     met_dates: list[date] = []
     booked_prep: list[date] = []
-    for s in sessions:
-        if s.status == "scheduled" and s.date < as_of:
+    for day, kind, status, _ in sessions:
+        if status == "scheduled" and day < as_of:
             stale += 1  # never recorded: counts as neither attended nor upcoming
-        elif s.kind == "integration":
-            if s.status == "attended":
+        elif kind == "integration":
+            if status == "attended":
                 attended += 1
-            elif s.status == "scheduled":
+            elif status == "scheduled":
                 upcoming += 1
-        elif s.kind == "preparation":
-            if s.status == "attended":
-                if first is None or s.date <= first:
-                    met_dates.append(s.date)
-            elif s.status == "scheduled":
+        elif kind == "preparation":
+            if status == "attended":
+                if first is None or day <= first:
+                    met_dates.append(day)
+            elif status == "scheduled":
                 bound = first if first is not None else dates.next_infusion
-                if bound is None or s.date <= bound:
-                    booked_prep.append(s.date)
+                if bound is None or day <= bound:
+                    booked_prep.append(day)
     if met_dates:
         preparation, preparation_date = "met", max(met_dates)
     elif booked_prep:
@@ -285,14 +308,40 @@ def evaluate_series(row: SeriesRow, dates: _Dates, sessions: Sequence[SessionRow
 
 
 def evaluate_patient(series: Sequence[SeriesRow],
-                     infusions: Mapping[int, Sequence[tuple[date, str]]],
+                     infusions: Mapping[int, Iterable[tuple[date, str]]],
                      sessions: Iterable[SessionRow], as_of: date,
                      config: ProtocolConfig) -> list[SeriesCompliance]:
-    """All series of one patient; sessions are assigned across them first."""
-    dated = [(s, series_dates(s.status, infusions.get(s.id, ()), as_of, config.grace_days))
-             for s in series]
+    """All series of one patient from plain rows; sessions are assigned across them first."""
+    return evaluate_summarised(
+        [(s, summarise_infusions(infusions.get(s.id, ()), as_of)) for s in series],
+        sessions, as_of, config)
+
+
+def evaluate_summarised(series: Sequence[tuple[SeriesRow, InfusionSummary]],
+                        sessions: Iterable[SessionRow], as_of: date,
+                        config: ProtocolConfig) -> list[SeriesCompliance]:
+    """As :func:`evaluate_patient`, with each series' infusions already summarised."""
+    grace = config.grace_days
+    if len(series) == 1:
+        # Most patients have one series: every session either is pinned to it,
+        # or belongs to it by date, or to nothing. Same rules as assign_sessions.
+        row, summary = series[0]
+        d = series_dates(row.status, summary, grace)
+        mine = []
+        for s in sessions:
+            day, kind, _, pinned = s
+            if pinned is not None:
+                if pinned == row.id:
+                    mine.append(s)
+            elif kind == "preparation":
+                if d.first_booked is not None and day <= d.first_booked:
+                    mine.append(s)
+            elif d.first_infusion is not None and d.first_infusion <= day <= d.window_end:
+                mine.append(s)
+        return [evaluate_series(row, d, mine, as_of, config, is_current=True)]
+    dated = [(s, series_dates(s.status, summary, grace)) for s, summary in series]
     assigned = assign_sessions([(s.id, s.number, d) for s, d in dated], sessions)
-    latest = max((s.number for s in series), default=0)
+    latest = max(s.number for s, _ in dated)
     return [evaluate_series(s, d, assigned[s.id], as_of, config, is_current=s.number == latest)
             for s, d in dated]
 
@@ -320,52 +369,81 @@ def _chunks(ids: Sequence[int]) -> list[list[int]]:
     return [ids[i:i + _CHUNK] for i in range(0, len(ids), _CHUNK)]
 
 
-def load_rows(session: Session, *, therapist_id: int | None = None,
-              patient_ids: Sequence[int] | None = None, with_sessions: bool = True
-              ) -> tuple[list[SeriesRow], dict[int, list[InfusionRow]], dict[int, list[SessionRow]]]:
-    """Series, their infusions (by series id) and sessions (by patient pk) in scope.
+def _summary_query(as_of: date):
+    """Per series, the InfusionSummary fields in one GROUP BY (as_of is a
+    parameter: no date arithmetic in SQL)."""
+    i = Infusion
+    done = i.status == "completed"
+    booked = i.status == "scheduled"
+    return (select(i.series_id.label("series_id"),
+                   func.count(case((done, 1))).label("completed"),
+                   func.min(case((done, i.date))).label("first_completed"),
+                   func.max(case((done, i.date))).label("last_completed"),
+                   func.min(i.date).label("first_booked"),
+                   func.max(i.date).label("last_booked"),
+                   func.min(case((and_(booked, i.date >= as_of), i.date))).label("next_scheduled"),
+                   func.count(case((and_(booked, i.date < as_of), 1))).label("stale"))
+            .where(i.status.in_(_INFUSION_STATUSES))
+            .group_by(i.series_id))
 
-    Three queries per scope (per chunk of patient ids); cancelled and no-show
-    rows are left in the database.
+
+def load_rows(session: Session, as_of: date, *, therapist_id: int | None = None,
+              patient_ids: Sequence[int] | None = None, with_sessions: bool = True
+              ) -> tuple[list[tuple[SeriesRow, InfusionSummary]], dict[int, list[SessionRow]]]:
+    """Series in scope with their infusion summaries, and sessions by patient pk.
+
+    Two queries per scope (per chunk of patient ids): series joined to an
+    aggregate of their infusions, then the attended and scheduled sessions.
+    Cancelled and no-show rows are never read.
     """
-    series_q = (select(TreatmentSeries.id, TreatmentSeries.patient_id, Patient.patient_id,
-                       Patient.therapist_id, Staff.username, TreatmentSeries.number,
-                       TreatmentSeries.kind, TreatmentSeries.status,
-                       TreatmentSeries.planned_infusions)
-                .join(Patient, Patient.id == TreatmentSeries.patient_id)
-                .join(Staff, Staff.id == Patient.therapist_id))
-    inf_q = (select(Infusion.series_id, Infusion.date, Infusion.status)
-             .where(Infusion.status.in_(_INFUSION_STATUSES)))
+    summary = _summary_query(as_of)
+    series_cols = (TreatmentSeries.id, TreatmentSeries.patient_id, Patient.patient_id,
+                   Patient.therapist_id, Staff.username, TreatmentSeries.number,
+                   TreatmentSeries.kind, TreatmentSeries.status,
+                   TreatmentSeries.planned_infusions)
     ses_q = (select(TherapySession.patient_id, TherapySession.date, TherapySession.kind,
                     TherapySession.status, TherapySession.series_id)
              .where(TherapySession.status.in_(_SESSION_STATUSES)))
+
+    def series_q(agg):
+        sub = agg.subquery()
+        return (select(*series_cols, *[c for c in sub.c if c.key != "series_id"])
+                .join(Patient, Patient.id == TreatmentSeries.patient_id)
+                .join(Staff, Staff.id == Patient.therapist_id)
+                .outerjoin(sub, sub.c.series_id == TreatmentSeries.id))
+
     if patient_ids is not None:
-        scopes = [(series_q.where(TreatmentSeries.patient_id.in_(chunk)),
-                   inf_q.join(TreatmentSeries, TreatmentSeries.id == Infusion.series_id)
-                        .where(TreatmentSeries.patient_id.in_(chunk)),
-                   ses_q.where(TherapySession.patient_id.in_(chunk)))
-                  for chunk in _chunks(patient_ids)]
+        scopes = []
+        for chunk in _chunks(patient_ids):
+            agg = (summary.join(TreatmentSeries, TreatmentSeries.id == Infusion.series_id)
+                   .where(TreatmentSeries.patient_id.in_(chunk)))
+            scopes.append((series_q(agg).where(TreatmentSeries.patient_id.in_(chunk)),
+                           ses_q.where(TherapySession.patient_id.in_(chunk))))
     elif therapist_id is not None:
-        scopes = [(series_q.where(Patient.therapist_id == therapist_id),
-                   inf_q.join(TreatmentSeries, TreatmentSeries.id == Infusion.series_id)
-                        .join(Patient, Patient.id == TreatmentSeries.patient_id)
-                        .where(Patient.therapist_id == therapist_id),
+        agg = (summary.join(TreatmentSeries, TreatmentSeries.id == Infusion.series_id)
+               .join(Patient, Patient.id == TreatmentSeries.patient_id)
+               .where(Patient.therapist_id == therapist_id))
+        scopes = [(series_q(agg).where(Patient.therapist_id == therapist_id),
                    ses_q.join(Patient, Patient.id == TherapySession.patient_id)
                         .where(Patient.therapist_id == therapist_id))]
     else:
-        scopes = [(series_q, inf_q, ses_q)]
+        scopes = [(series_q(summary), ses_q)]
 
-    series: list[SeriesRow] = []
-    infusions: dict[int, list[InfusionRow]] = defaultdict(list)
+    series: list[tuple[SeriesRow, InfusionSummary]] = []
     sessions: dict[int, list[SessionRow]] = defaultdict(list)
-    for sq, iq, tq in scopes:
-        series.extend(SeriesRow(*r) for r in session.execute(sq))
-        for sid, day, st in session.execute(iq):
-            infusions[sid].append(InfusionRow(day, st))
+    # Core execution on the session's connection: the ORM layer adds nothing to
+    # plain column tuples but time.
+    conn = session.connection()
+    empty = InfusionSummary()
+    for sq, tq in scopes:
+        for r in conn.execute(sq).all():
+            # No infusion at all: the outer join gives NULL counts.
+            series.append((SeriesRow._make(r[:9]),
+                           InfusionSummary._make(r[9:]) if r[9] is not None else empty))
         if with_sessions:
-            for pk, day, kind, st, pinned in session.execute(tq):
-                sessions[pk].append(SessionRow(day, kind, st, pinned))
-    return series, infusions, sessions
+            for r in conn.execute(tq).all():
+                sessions[r[0]].append(r[1:])  # the SessionRow fields, as a plain tuple
+    return series, sessions
 
 
 def compute_compliance(session: Session, as_of: date, *, therapist_id: int | None = None,
@@ -374,14 +452,15 @@ def compute_compliance(session: Session, as_of: date, *, therapist_id: int | Non
     """Compliance of every series in scope (one therapist's patients, a list of
     patient pks, or the whole clinic), ordered by chart number and series number."""
     config = settings or load_settings(session)
-    series, infusions, sessions = load_rows(session, therapist_id=therapist_id,
-                                            patient_ids=patient_ids)
-    by_patient: dict[int, list[SeriesRow]] = defaultdict(list)
-    for s in series:
-        by_patient[s.patient_pk].append(s)
+    series, sessions = load_rows(session, as_of, therapist_id=therapist_id,
+                                 patient_ids=patient_ids)
+    by_patient: dict[int, list[tuple[SeriesRow, InfusionSummary]]] = defaultdict(list)
+    for pair in series:
+        by_patient[pair[0].patient_pk].append(pair)
     out: list[SeriesCompliance] = []
-    for pk, rows in by_patient.items():
-        out.extend(evaluate_patient(rows, infusions, sessions.get(pk, ()), as_of, config))
+    no_sessions: tuple[SessionRow, ...] = ()
+    for pk, pairs in by_patient.items():
+        out.extend(evaluate_summarised(pairs, sessions.get(pk, no_sessions), as_of, config))
     out.sort(key=lambda sc: (sc.patient_id, sc.series_number))
     return out
 
@@ -393,11 +472,11 @@ def latest_started_windows(session: Session, *, therapist_id: int | None = None,
     """Patient pk -> (first_infusion, window_end) of the patient's latest series
     that has a completed infusion; what habit adherence compares "during" and "after"."""
     config = settings or load_settings(session)
-    series, infusions, _ = load_rows(session, therapist_id=therapist_id,
-                                     patient_ids=patient_ids, with_sessions=False)
+    series, _ = load_rows(session, as_of, therapist_id=therapist_id,
+                          patient_ids=patient_ids, with_sessions=False)
     best: dict[int, tuple[int, date, date]] = {}
-    for s in series:
-        d = series_dates(s.status, infusions.get(s.id, ()), as_of, config.grace_days)
+    for s, summary in series:
+        d = series_dates(s.status, summary, config.grace_days)
         if d.first_infusion is None or d.window_end is None:
             continue
         if s.patient_pk not in best or s.number > best[s.patient_pk][0]:
