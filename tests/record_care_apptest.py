@@ -1,0 +1,49 @@
+"""AppTest helpers for the Record care, Users and Import pages: run a page file
+against a migrated SQLite clinic with a user already signed in.
+
+The shell's sign-in is tested by the shell's own tests; here the page is run
+directly with ``current_user`` seeded, as dashboard.py leaves it after sign-in.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from streamlit.testing.v1 import AppTest
+
+from db.engine import make_engine, session_factory
+from db.migrate import upgrade
+from db.models import Staff
+from ui.access import CURRENT_USER_KEY, CurrentUser
+
+ROOT = Path(__file__).resolve().parent.parent
+TIMEOUT = 30
+
+
+def migrated_sqlite(path: Path) -> str:
+    url = f"sqlite:///{path}"
+    engine = make_engine(url)
+    upgrade(engine)
+    engine.dispose()
+    return url
+
+
+def user_of(url: str, username: str) -> CurrentUser:
+    engine = make_engine(url)
+    with session_factory(engine)() as s:
+        st = s.query(Staff).filter_by(username=username).one()
+        user = CurrentUser(st.id, st.username, st.full_name, st.role)
+    engine.dispose()
+    return user
+
+
+def run_page(page: str, user: CurrentUser, monkeypatch, url: str, **state) -> AppTest:
+    monkeypatch.setenv("DATABASE_URL", url)
+    at = AppTest.from_file(str(ROOT / page), default_timeout=TIMEOUT)
+    at.session_state[CURRENT_USER_KEY] = user
+    for key, value in state.items():
+        at.session_state[key] = value
+    return at.run()
+
+
+def form_errors(at: AppTest) -> list[str]:
+    return [e.value for e in at.error]

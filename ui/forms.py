@@ -1,0 +1,111 @@
+"""What every data-entry form shares: messages beside the fields, the version a
+form was drawn from, a message that survives the rerun after a save, and
+clearing cached views so every page shows the change at once."""
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar
+
+import pandas as pd
+import streamlit as st
+
+from db.recording import AccessDenied, RecordChanged, ValidationError
+from db.staff import StaffError
+
+from .database import db_session
+
+T = TypeVar("T")
+FLASH_KEY = "kap_flash"
+SEEN_KEY = "kap_seen_versions"
+
+
+class FieldSlots:
+    """An empty slot under each field, filled with that field's message on a failed save."""
+
+    def __init__(self) -> None:
+        self.slots: dict[str, Any] = {}
+
+    def slot(self, field: str) -> None:
+        self.slots[field] = st.empty()
+
+    def show(self, errors: dict[str, str]) -> None:
+        leftover = []
+        for field, message in errors.items():
+            if field in self.slots:
+                self.slots[field].error(message, icon=":material/error:")
+            else:
+                leftover.append(message)
+        for message in leftover:
+            st.error(message, icon=":material/error:")
+
+
+def seen_version(kind: str, record_id: int, fresh: int) -> int:
+    """The version this user's form showed (drawn on the previous run); remembers ``fresh``.
+
+    A save passes what the user saw, not what is in the database now, so a
+    change made by someone else in between is caught instead of overwritten.
+    """
+    store = st.session_state.setdefault(SEEN_KEY, {})
+    seen = store.get((kind, record_id), fresh)
+    store[(kind, record_id)] = fresh
+    return seen
+
+
+def forget_versions() -> None:
+    st.session_state.pop(SEEN_KEY, None)
+
+
+def flash(message: str) -> None:
+    """Say ``message`` at the top of the page on the next run (after st.rerun)."""
+    st.session_state[FLASH_KEY] = message
+
+
+def show_flash() -> None:
+    message = st.session_state.pop(FLASH_KEY, None)
+    if message:
+        st.success(message, icon=":material/check_circle:")
+
+
+def changed_views() -> None:
+    """Every cached view may now be out of date: caseload, compliance, team meeting."""
+    st.cache_data.clear()
+
+
+def save(slots: FieldSlots, write: Callable[..., T], *args: Any, **kwargs: Any) -> T | None:
+    """Run one ``db.recording``/``db.staff`` write in its own session; show what went wrong.
+
+    Returns the write's result, or None after showing the field messages, the
+    refusal, or the record as someone else just saved it.
+    """
+    try:
+        with db_session() as session:
+            result = write(session, *args, **kwargs)
+            # db.recording commits itself; db.staff leaves it to the caller.
+            session.commit()
+    except ValidationError as invalid:
+        slots.show(invalid.errors)
+        return None
+    except StaffError as invalid:
+        slots.show({invalid.field or "_": str(invalid)})
+        return None
+    except AccessDenied as denied:
+        st.error(str(denied), icon=":material/block:")
+        return None
+    except RecordChanged as changed:
+        st.warning(str(changed), icon=":material/sync_problem:")
+        if changed.current:
+            show_values(changed.current)
+        return None
+    changed_views()
+    return result
+
+
+def show_values(values: dict[str, Any]) -> None:
+    rows = [{"Field": k.replace("_", " "), "Now saved as": "—" if v is None else str(v)}
+            for k, v in values.items() if k != "version"]
+    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+
+
+def labelled(options: Iterable[T], label: Callable[[T], str]) -> dict[str, T]:
+    """Options keyed by their display label, for a selectbox."""
+    return {label(o): o for o in options}
