@@ -1,9 +1,44 @@
-"""Team meeting (placeholder: the page's own issue replaces this body)."""
+"""Team meeting: what the care team should discuss this week, for the meeting-room screen.
+
+Shows the minimum a discussion needs (initials, a pseudonymous code, the
+therapist's first name, series progress, a reason in plain words) and nothing
+that identifies a patient to a visitor: the query layer returns no names,
+chart numbers, birth dates or intentions, and the page offers no drill-down.
+The same clinic-wide view for every role: it is the whole team's meeting.
+"""
+from __future__ import annotations
+
+import time
+
 import streamlit as st
 
+from db.clock import today
 from ui.access import require_page_access
-from ui.pages import title_for
+from ui.database import guard_database
+from ui.team_meeting_data import load_team_meeting, minute_key
+from ui.team_meeting_view import CONTAINER_KEY, WALL_CSS, render
 
-user = require_page_access(__file__)
-st.title(title_for(__file__, user.role))
-st.info("This page will show the weekly team-meeting view for the shared screen: patients who need discussion, with initials and pseudonyms only.", icon=":material/construction:")
+REFRESH_SECONDS = 60
+# Fragment reruns skip dashboard.py's session check; a whole-app rerun this
+# often lets a revoked or expired wall display fall back to the sign-in page.
+RECHECK_SIGN_IN_MINUTES = 5
+FULL_RUN_KEY = "_team_meeting_full_run_minute"  # one int, overwritten: no growth
+
+require_page_access(__file__)
+st.html(WALL_CSS)
+st.session_state[FULL_RUN_KEY] = int(time.time() // 60)
+
+
+@st.fragment(run_every=REFRESH_SECONDS)
+def meeting_screen() -> None:
+    minute = int(time.time() // 60)
+    if minute - st.session_state.get(FULL_RUN_KEY, minute) >= RECHECK_SIGN_IN_MINUTES:
+        st.rerun(scope="app")
+    with guard_database():
+        meeting = load_team_meeting(today(), minute_key(), None)
+    with st.container(key=CONTAINER_KEY):
+        # One refresh a minute, so the minute number turns the pages: no paging state.
+        render(meeting, tick=minute)
+
+
+meeting_screen()

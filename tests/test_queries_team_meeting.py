@@ -71,13 +71,13 @@ def test_needs_discussion_in_the_issues_order(session, clinic):
     by_code = {r.code: r for r in rows}
     closed = by_code[clinic.code("closed")]
     assert (closed.initials, closed.therapist, closed.progress) == ("M.O.", "Dana", "6 of 6")
-    assert "1 of 2 integration" in closed.reason and "Fri 20 Nov" in closed.reason
+    assert closed.reason == "Window closed Fri 20 Nov with 1 of 2 integration sessions"
     risk = by_code[clinic.code("risk")]
     # One row per patient: the worsening PHQ-9 is named, not listed again.
     assert (risk.therapist, risk.progress) == ("Lee", "2 of 4")
-    assert "0 of 2 integration, 1 booked" in risk.reason
+    assert risk.reason.startswith("0 of 2 integration sessions, 1 booked; window closes Tue 8 Dec")
     assert risk.reason.endswith("also phq-9 worse")
-    assert by_code[clinic.code("stalled")].reason.startswith("No infusion since Mon 26 Oct")
+    assert by_code[clinic.code("stalled")].reason == "Last infusion Mon 26 Oct, none booked"
     assert by_code[clinic.code("prep")].progress == "0 of 6"
     assert by_code[clinic.code("phq")].reason == "PHQ-9 up from 9 to 15"
     assert by_code[clinic.code("habit_low")].progress == "2 of 2"

@@ -16,38 +16,49 @@ import streamlit as st
 
 from db.queries import team_meeting as tm
 from ui import theme
+from ui.patient_view import md_escape
 
 CONTAINER_KEY = "team-meeting"
 # Rows that fit a 1920x1080 screen in the type size below; more rows page by themselves.
-DISCUSSION_PER_PAGE = 9
-WINS_PER_PAGE = 6
+DISCUSSION_PER_PAGE = 8
+WINS_PER_PAGE = 4
 
 # Symbol + words: status is never told by colour alone. Plain symbols, not
 # emoji: the meeting-room browser may have no emoji font.
 TOPIC_ICONS = {
     tm.CLOSED_NON_COMPLIANT: theme.STATUS_SYMBOL["non_compliant"],
     tm.AT_RISK: theme.STATUS_SYMBOL["at_risk"],
-    tm.STALLED: theme.FLAG_SYMBOL["stalled"],
+    # The theme's pause symbol has no glyph in Debian's Chromium fonts.
+    tm.STALLED: "‖",
     tm.PREP_DUE: theme.FLAG_SYMBOL["prep_due"],
     tm.PHQ9_WORSE: "↑",
     tm.HABIT_LOW: "↓",
 }
 WIN_ICONS = {tm.WIN_COMPLETED: "✓", tm.WIN_OUTCOME: "★", tm.WIN_HABIT: "●"}
 
-# Static only: never format data into this string.
+# Static only: never format data into this string. Sizes are for a TV read
+# from about three metres: body text near 26 px, figures near 56 px.
+_K = f".st-key-{CONTAINER_KEY}"
 WALL_CSS = f"""
 <style>
-.st-key-{CONTAINER_KEY} {{ font-size: 1.45rem; }}
-.st-key-{CONTAINER_KEY} h1 {{ font-size: 2.6rem; padding: 0; }}
-.st-key-{CONTAINER_KEY} h3 {{ font-size: 1.9rem; padding: 0.2rem 0; }}
-.st-key-{CONTAINER_KEY} [data-testid="stMetricLabel"] p {{ font-size: 1.3rem; }}
-.st-key-{CONTAINER_KEY} [data-testid="stMetricValue"] {{ font-size: 3.2rem; line-height: 1.1; }}
-.st-key-{CONTAINER_KEY} [data-testid="stCaptionContainer"] p {{ font-size: 1.2rem; }}
-.st-key-{CONTAINER_KEY} [data-testid="stTable"] table {{ font-size: 1.55rem; }}
-.st-key-{CONTAINER_KEY} [data-testid="stTable"] th {{ font-size: 1.25rem; }}
-.st-key-{CONTAINER_KEY} [data-testid="stTable"] td,
-.st-key-{CONTAINER_KEY} [data-testid="stTable"] th {{ padding: 0.3rem 0.6rem; line-height: 1.25; }}
-.st-key-{CONTAINER_KEY} [data-testid="stMarkdownContainer"] p {{ font-size: 1.45rem; }}
+[data-testid="stMainBlockContainer"] {{ padding-top: 3.6rem; padding-bottom: 0.5rem; }}
+{_K} {{ gap: 0.5rem; }}
+{_K} [data-testid="stMarkdownContainer"] p {{ font-size: 1.5rem; }}
+{_K} h1 {{ font-size: 2.4rem; padding: 0; }}
+{_K} h3 {{ font-size: 1.8rem; padding: 0.1rem 0; }}
+{_K} [data-testid="stCaptionContainer"] p {{ font-size: 1.25rem; }}
+{_K} [data-testid="stMetric"] {{ padding: 0.4rem 0.8rem; }}
+{_K} [data-testid="stMetricLabel"] [data-testid="stMarkdownContainer"] p {{ font-size: 1.25rem; }}
+{_K} [data-testid="stMetricValue"] [data-testid="stMarkdownContainer"] p {{
+  font-size: 3.4rem; line-height: 1.05; font-weight: 600; }}
+{_K} [data-testid="stMetricDelta"] {{ font-size: 1.2rem; }}
+{_K} [data-testid="stTable"] th [data-testid="stMarkdownContainer"] p {{ font-size: 1.2rem; }}
+{_K} [data-testid="stTable"] td [data-testid="stMarkdownContainer"] p {{
+  font-size: 1.7rem; line-height: 1.2; }}
+{_K} [data-testid="stTable"] td [data-testid="stMarkdownContainer"] {{ max-width: none; }}
+{_K} [data-testid="stTable"] td:not(:last-child) [data-testid="stMarkdownContainer"] p {{
+  white-space: nowrap; }}
+{_K} [data-testid="stTable"] td, {_K} [data-testid="stTable"] th {{ padding: 0.3rem 0.7rem; }}
 </style>
 """
 
@@ -68,10 +79,13 @@ def _day(d: date) -> str:
 
 def coming_week_chart(days: Sequence[tm.DayLoad]) -> alt.Chart:
     """Infusions and sessions per day, side by side, with the count on each bar."""
-    order = [_day(x.day) for x in days]
+    def label(d: date) -> str:
+        return d.strftime("%a %-d")
+
+    order = [label(x.day) for x in days]
     data = pd.DataFrame(
-        [{"Day": _day(x.day), "What": "Infusions", "Count": x.infusions} for x in days]
-        + [{"Day": _day(x.day), "What": "Therapy sessions", "Count": x.sessions} for x in days]
+        [{"Day": label(x.day), "What": "Infusions", "Count": x.infusions} for x in days]
+        + [{"Day": label(x.day), "What": "Therapy sessions", "Count": x.sessions} for x in days]
     )
     base = alt.Chart(data).encode(
         x=alt.X("Day:N", sort=order, title=None, axis=alt.Axis(labelAngle=0)),
@@ -85,7 +99,7 @@ def coming_week_chart(days: Sequence[tm.DayLoad]) -> alt.Chart:
     labels = base.mark_text(dy=-12, fontSize=18).encode(text="Count:Q", color=alt.value(theme.TEXT))
     return (
         (bars + labels)
-        .properties(height=230)
+        .properties(height=190)
         .configure_axis(labelFontSize=18)
         .configure_legend(labelFontSize=20, symbolSize=300)
         .configure_view(stroke=None)
@@ -96,64 +110,76 @@ def _percent(rate: float | None) -> str:
     return "—" if rate is None else f"{round(rate * 100)}%"
 
 
-def render_headline(m: tm.TeamMeeting) -> None:
-    h = m.headline
+def render_headline(h: tm.Headline, as_of: date) -> None:
+    # (label, figure, what it counts): labels stay short enough for one line.
     tiles = [
         ("Active series", str(h.active_series)),
-        ("Compliant this month", _percent(h.compliance_rate)),
-        (f"{theme.STATUS_SYMBOL['at_risk']} At risk", str(h.at_risk)),
-        (f"{theme.FLAG_SYMBOL['stalled']} Stalled", str(h.stalled)),
-        ("Infusions this week", str(h.infusions_this_week)),
-        ("Sessions this week", str(h.sessions_this_week)),
-        (f"{WIN_ICONS[tm.WIN_COMPLETED]} Completed this week", str(h.completed_this_week)),
+        (f"{as_of:%b} compliance", _percent(h.compliance_rate), f"of {h.closed_this_month} closed"),
+        (f"{TOPIC_ICONS[tm.AT_RISK]} At risk", str(h.at_risk)),
+        (f"{TOPIC_ICONS[tm.STALLED]} Stalled", str(h.stalled)),
+        ("Infusions", str(h.infusions_this_week), "this week"),
+        ("Sessions", str(h.sessions_this_week), "this week"),
+        (f"{WIN_ICONS[tm.WIN_COMPLETED]} Completed", str(h.completed_this_week), "this week"),
     ]
-    for col, (label, value) in zip(st.columns(len(tiles)), tiles, strict=True):
-        col.metric(label, value, border=True)
-    st.caption(f"Week {_day(m.week_start)} – {_day(m.week_end)}. Compliance: of "
-               f"{h.closed_this_month} series whose window closed this month.")
+    for col, (label, value, *note) in zip(st.columns(len(tiles)), tiles, strict=True):
+        # The note is not a change: no arrow, no colour.
+        col.metric(label, value, delta=note[0] if note else None, delta_color="off",
+                   delta_arrow="off", border=True, height="stretch")
+
+
+def _paged_title(title: str, total: int, page: int, pages: int) -> str:
+    more = f" · page {page} of {pages}" if pages > 1 else ""
+    return f"{title} ({total}){more}"
+
+
+def discussion_rows(rows: Sequence[tm.DiscussionItem]) -> pd.DataFrame:
+    # st.table renders cells as Markdown: every value is escaped to show literally.
+    return pd.DataFrame([{
+        "Topic": md_escape(f"{TOPIC_ICONS[r.topic]} {r.topic}"),
+        "Patient": md_escape(f"{r.initials} {r.code}"),
+        "Therapist": md_escape(r.therapist),
+        "Infusions": md_escape(r.progress),
+        "Why": md_escape(r.reason),
+    } for r in rows], columns=["Topic", "Patient", "Therapist", "Infusions", "Why"])
+
+
+def win_rows(rows: Sequence[tm.WinItem]) -> pd.DataFrame:
+    return pd.DataFrame([{
+        "Win": md_escape(f"{WIN_ICONS[w.kind]} {w.kind}"),
+        "Patient": md_escape(f"{w.initials} {w.code}"),
+        "Therapist": md_escape(w.therapist),
+        "What": md_escape(w.detail),
+    } for w in rows], columns=["Win", "Patient", "Therapist", "What"])
 
 
 def render_discussion(rows: Sequence[tm.DiscussionItem], tick: int) -> None:
     shown, page, pages = page_of(rows, DISCUSSION_PER_PAGE, tick)
-    more = f" · page {page} of {pages}" if pages > 1 else ""
-    st.subheader(f"Needs discussion ({len(rows)}){more}")
-    if not shown:
+    st.subheader(_paged_title("Needs discussion", len(rows), page, pages), anchor=False)
+    if shown:
+        st.table(discussion_rows(shown), hide_index=True)
+    else:
         st.write("Nothing needs discussion this week.")
-        return
-    st.table(pd.DataFrame([{
-        "Topic": f"{TOPIC_ICONS[r.topic]} {r.topic}",
-        "Patient": f"{r.initials} {r.code}",
-        "Therapist": r.therapist,
-        "Infusions": r.progress,
-        "Why": r.reason,
-    } for r in shown]), hide_index=True)
 
 
 def render_wins(rows: Sequence[tm.WinItem], tick: int) -> None:
     shown, page, pages = page_of(rows, WINS_PER_PAGE, tick)
-    more = f" · page {page} of {pages}" if pages > 1 else ""
-    st.subheader(f"Wins ({len(rows)}){more}")
-    if not shown:
-        st.write("No wins recorded yet this week.")
-        return
-    st.table(pd.DataFrame([{
-        "Win": f"{WIN_ICONS[w.kind]} {w.kind}",
-        "Patient": f"{w.initials} {w.code}",
-        "Therapist": w.therapist,
-        "What": w.detail,
-    } for w in shown]), hide_index=True)
+    st.subheader(_paged_title("Wins", len(rows), page, pages), anchor=False)
+    if shown:
+        st.table(win_rows(shown), hide_index=True)
+    else:
+        st.write("No wins yet this week.")
 
 
 def render(m: tm.TeamMeeting, tick: int) -> None:
     """The whole screen for one reading of the data."""
-    st.title("Team meeting")
-    st.caption(f"{m.as_of.strftime('%A %-d %B %Y')} · Data last read at "
-               f"{m.read_at.strftime('%H:%M')} · refreshes every minute")
-    render_headline(m)
-    left, right = st.columns([5, 3], gap="large")
-    with left:
-        render_discussion(m.discussion, tick)
-    with right:
-        st.subheader("Coming week")
-        st.altair_chart(coming_week_chart(m.coming_week), width="stretch")
+    st.title(f"Team meeting · {m.as_of.strftime('%A %-d %B')}", anchor=False)
+    st.caption(f"Week {_day(m.week_start)} – {_day(m.week_end)} · data last read at "
+               f"{m.read_at.strftime('%H:%M')}, refreshed every minute")
+    render_headline(m.headline, m.as_of)
+    render_discussion(m.discussion, tick)
+    wins, week = st.columns([3, 2], gap="large")
+    with wins:
         render_wins(m.wins, tick)
+    with week:
+        st.subheader("Coming week", anchor=False)
+        st.altair_chart(coming_week_chart(m.coming_week), width="stretch")

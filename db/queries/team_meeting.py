@@ -37,10 +37,10 @@ from ..protocol import (
 
 # Topics of the "needs discussion" list, in the order the issue asks for; a
 # patient appears once, under the first topic that applies.
-CLOSED_NON_COMPLIANT = "Window closed, not compliant"
+CLOSED_NON_COMPLIANT = "Not compliant"
 AT_RISK = "At risk"
 STALLED = "Stalled"
-PREP_DUE = "Preparation due"
+PREP_DUE = "Prep due"
 PHQ9_WORSE = "PHQ-9 worse"
 HABIT_LOW = "Habit slipping"
 TOPICS = (CLOSED_NON_COMPLIANT, AT_RISK, STALLED, PREP_DUE, PHQ9_WORSE, HABIT_LOW)
@@ -181,17 +181,18 @@ def _day(d: date | None) -> str:
 
 
 def _series_reason(topic: str, sc: SeriesCompliance) -> str:
-    """Plain words for one series, built from the engine's figures."""
-    integration = f"{sc.integration_attended} of {sc.integration_required} integration"
+    """Plain words for one series, built from the engine's figures; short enough
+    for one line on the wall."""
+    integration = f"{sc.integration_attended} of {sc.integration_required} integration sessions"
     if topic == CLOSED_NON_COMPLIANT:
         if sc.preparation != "met":
-            return "Infusion given without preparation"
-        return f"{integration} sessions; window closed {_day(sc.window_end)}"
+            return f"Infusion given without preparation; window closed {_day(sc.window_end)}"
+        return f"Window closed {_day(sc.window_end)} with {integration}"
     if topic == AT_RISK:
         booked = "none booked" if sc.integration_upcoming == 0 else f"{sc.integration_upcoming} booked"
         return f"{integration}, {booked}; window closes {_day(sc.window_end)}"
     if topic == STALLED:
-        return f"No infusion since {_day(sc.last_completed_infusion)}, none booked"
+        return f"Last infusion {_day(sc.last_completed_infusion)}, none booked"
     return f"First infusion {_day(sc.next_infusion)}, no preparation booked"
 
 
