@@ -109,19 +109,17 @@ class CsvFile:
             record = next(reader, None)
             if record is None:
                 return
-            if not any(v.strip() for v in record):
+            if not "".join(record).strip():
                 continue  # blank lines and rows of bare commas carry nothing
             if len(record) != width:
                 self._problem(start, "row", f"has {len(record)} values but the header has {width} "
                               "columns (a comma too many or too few?)")
                 continue
-            too_long = False
-            for name, value in zip(columns, record):
-                if len(value) > MAX_FIELD_CHARS:
-                    self._problem(start, name, f"is {len(value):,} characters long; at most "
-                                  f"{MAX_FIELD_CHARS:,} are allowed")
-                    too_long = True
-            if too_long:
+            if max(map(len, record)) > MAX_FIELD_CHARS:
+                for name, value in zip(columns, record):
+                    if len(value) > MAX_FIELD_CHARS:
+                        self._problem(start, name, f"is {len(value):,} characters long; at most "
+                                      f"{MAX_FIELD_CHARS:,} are allowed")
                 continue
             row = {name: value.strip() for name, value in zip(columns, record)}
             for name in absent:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Iterable
+from functools import lru_cache
 from datetime import date, datetime, time
 
 # The longest value any column accepts; longer means a broken export.
@@ -38,6 +39,8 @@ def text(raw: str, *, max_len: int, required: bool = True) -> str:
     return raw
 
 
+# Big files repeat the same few thousand dates; parsing each once pays.
+@lru_cache(maxsize=8192)
 def day(raw: str) -> date:
     if not raw:
         raise FieldError("must not be empty; write the date as YYYY-MM-DD")
@@ -46,6 +49,7 @@ def day(raw: str) -> date:
     return _real_date(raw)
 
 
+@lru_cache(maxsize=8192)
 def when(raw: str) -> tuple[date, time | None]:
     """A date, or an ISO 8601 date and time; the time is kept as written.
 

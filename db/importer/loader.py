@@ -13,6 +13,7 @@ from typing import Any, BinaryIO
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
+from .. import clock
 from .. import staff as staff_rules
 from ..models import (
     INFUSION_STATUSES, INSTRUMENT_MAX, ROLES, ROUTES, SERIES_KINDS, SERIES_STATUSES,
@@ -112,7 +113,7 @@ class _Run:
         self.problems = problems
         self.progress = progress
         self.failed_files: set[str] = set()
-        self.today = date.today()
+        self.today = clock.today()
         settings = session.get(ProtocolSettings, 1)
         self.default_planned = settings.default_planned_infusions if settings else 6
         self._load_references()
@@ -284,6 +285,7 @@ class _Run:
             dob = row.get("date_of_birth", f.day)
             if dob is not _BAD and dob > self.today:
                 row.problem("date_of_birth", f"{dob.isoformat()} is in the future")
+                dob = _BAD
             therapist = row.raw("therapist")
             if therapist:
                 therapist_id = self._therapist(row, "therapist", therapist)
