@@ -69,12 +69,16 @@ def cmd_import(args) -> int:
 
 
 def cmd_demo(args) -> int:
-    from .demo import generate_demo
+    from .demo import DemoError, generate_demo
 
     _, factory = _open()
     with factory() as session:
-        summary = generate_demo(session, patients=args.patients, seed=args.seed,
-                                as_of=args.as_of or date.today(), progress=sys.stderr.isatty())
+        try:
+            summary = generate_demo(session, patients=args.patients, seed=args.seed,
+                                    as_of=args.as_of or date.today(),
+                                    progress=sys.stderr.isatty())
+        except DemoError as exc:
+            raise UserError(str(exc)) from None
     print(summary)
     return 0
 
