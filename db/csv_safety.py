@@ -10,10 +10,15 @@ from __future__ import annotations
 import csv
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime
+from operator import itemgetter
 from typing import IO, Any
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 LIST_SEPARATOR = ";"
+# Types the csv module already writes correctly: "" for None, str() of a
+# number, ISO text of a date (a datetime is not in the set: cell() writes it
+# with a "T").
+_AS_IS = frozenset({int, float, type(None), date})
 
 
 def neutralise(value: Any) -> Any:
@@ -39,7 +44,10 @@ def cell(value: Any) -> Any:
     if isinstance(value, (date, datetime)):
         return value.isoformat()
     if isinstance(value, (list, tuple)):
-        return neutralise(LIST_SEPARATOR.join(str(cell(v)) for v in value))
+        # Only the start of the whole cell matters to a spreadsheet.
+        return neutralise(LIST_SEPARATOR.join(
+            "" if v is None else v.isoformat() if isinstance(v, (date, datetime)) else str(v)
+            for v in value))
     if isinstance(value, (int, float)):
         return value
     return neutralise(str(value))
@@ -58,5 +66,15 @@ def write_csv(rows: Iterable[Mapping[str, Any]], out: IO[str],
         columns = list(rows[0].keys())
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow([neutralise(c) for c in columns])
+    if len(columns) == 1:
+        writer.writerows([cell(row.get(columns[0]))] for row in rows)
+        return
+    pick = itemgetter(*columns)
     for row in rows:
-        writer.writerow([cell(row.get(c)) for c in columns])
+        try:
+            values = pick(row)
+        except KeyError:  # a row without some column: an empty cell
+            values = [row.get(c) for c in columns]
+        # The csv module already writes None as empty, numbers and dates as
+        # we want them; only the other types go through cell().
+        writer.writerow([v if type(v) in _AS_IS else cell(v) for v in values])

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from datetime import date, datetime
+from operator import attrgetter
 from typing import IO, Any
 
 from sqlalchemy.orm import Session
@@ -38,26 +39,34 @@ OUTCOME_COLUMNS = (
 KINDS = ("compliance", "adherence", "outcomes")
 
 
+# Report column -> SeriesCompliance attribute, in column order.
+_COMPLIANCE_ATTRS = {
+    "patient_id": "patient_id", "series": "series_number", "kind": "kind",
+    "therapist": "therapist_username", "series_status": "series_status",
+    "infusions_completed": "infusions_completed", "infusions_planned": "infusions_planned",
+    "first_infusion": "first_infusion", "last_infusion": "last_infusion",
+    "next_infusion": "next_infusion", "preparation": "preparation",
+    "preparation_date": "preparation_date", "integration_attended": "integration_attended",
+    "integration_upcoming": "integration_upcoming",
+    "integration_required": "integration_required", "unrecorded": "unrecorded",
+    "window_end": "window_end", "status": "status", "flags": "flags", "reason": "reason",
+}
+assert tuple(_COMPLIANCE_ATTRS) == COMPLIANCE_COLUMNS
+
+
 def compliance_rows(session: Session, as_of: date, *, therapist_id: int | None = None,
                     patient_ids: Sequence[int] | None = None,
                     settings: ProtocolConfig | None = None) -> list[dict[str, Any]]:
-    return [
-        {
-            "patient_id": c.patient_id, "series": c.series_number, "kind": c.kind,
-            "therapist": c.therapist_username, "series_status": c.series_status,
-            "infusions_completed": c.infusions_completed,
-            "infusions_planned": c.infusions_planned, "first_infusion": c.first_infusion,
-            "last_infusion": c.last_infusion, "next_infusion": c.next_infusion,
-            "preparation": c.preparation, "preparation_date": c.preparation_date,
-            "integration_attended": c.integration_attended,
-            "integration_upcoming": c.integration_upcoming,
-            "integration_required": c.integration_required, "unrecorded": c.unrecorded,
-            "window_end": c.window_end, "status": c.status, "flags": list(c.flags),
-            "reason": c.reason,
-        }
-        for c in compute_compliance(session, as_of, therapist_id=therapist_id,
-                                    patient_ids=patient_ids, settings=settings)
-    ]
+    """One dict per series, keys COMPLIANCE_COLUMNS; flags as a list."""
+    # attrgetter + zip: this runs for every series of a clinic-wide report.
+    pick = attrgetter(*_COMPLIANCE_ATTRS.values())
+    rows = []
+    for c in compute_compliance(session, as_of, therapist_id=therapist_id,
+                                patient_ids=patient_ids, settings=settings):
+        row = dict(zip(COMPLIANCE_COLUMNS, pick(c)))
+        row["flags"] = list(c.flags)
+        rows.append(row)
+    return rows
 
 
 def adherence_rows(session: Session, as_of: date, *, weeks: int = DEFAULT_WEEKS,

@@ -31,6 +31,7 @@ def test_cells_keep_numbers_and_join_lists():
     assert cell(True) == "true" and cell(None) == ""
     assert cell(date(2026, 5, 1)) == "2026-05-01"
     assert cell(("stalled", "unrecorded")) == "stalled;unrecorded"
+    assert cell(["-a", "b"]) == "'-a;b"
     out = io.StringIO()
     write_csv([{"a": "=1", "b": -3}], out)
     assert out.getvalue() == "a,b\n'=1,-3\n"
@@ -136,3 +137,20 @@ def test_cli_refuses_a_bad_date(cli_db, capsys):
         cli.main(["report", "compliance", "--as-of", "20-05-2026"])
     assert exc.value.code == 2
     assert "YYYY-MM-DD" in capsys.readouterr().err
+
+
+def test_write_csv_types_and_missing_columns():
+    from datetime import UTC, datetime
+
+    out = io.StringIO()
+    write_csv([{"a": None, "b": True, "c": datetime(2026, 5, 1, 9, 30, tzinfo=UTC),
+                "d": ["x", "=y"], "e": 0.5},
+               {"a": "+1", "b": False}], out, ["a", "b", "c", "d", "e"])
+    assert out.getvalue().splitlines() == [
+        "a,b,c,d,e", ",true,2026-05-01T09:30:00+00:00,x;=y,0.5", "'+1,false,,,"]
+    out = io.StringIO()
+    write_csv([{"only": "-x"}], out)
+    assert out.getvalue() == "only\n'-x\n"
+    out = io.StringIO()
+    write_csv([], out)
+    assert out.getvalue() == ""
