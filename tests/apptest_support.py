@@ -21,11 +21,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
+from unittest.mock import patch
 
 import pytest
 import streamlit as st
 from sqlalchemy import select
+from streamlit.runtime.pages_manager import PagesManager
 from streamlit.testing.v1 import AppTest
+from streamlit.testing.v1 import app_test as app_test_module
 
 from db.demo import DEMO_ACCOUNTS, ensure_demo_accounts, generate_demo
 from db.engine import make_engine, session_factory
@@ -103,6 +106,22 @@ def app_environment(database_url: str, today: date | None = DEMO_AS_OF) -> Itera
                 os.environ[key] = value
 
 
+class _SteadyStatePagesManager(PagesManager):
+    """The server's pages manager once any session has called st.navigation.
+
+    Because pages/ sits beside dashboard.py, Streamlit starts in its old
+    "pages folder" mode, which runs a requested page file without the main
+    script; the first st.navigation call switches that off for the whole
+    process, for good. AppTest resets the switch before every run, so without
+    this every run after a page switch would skip dashboard.py (and with it
+    the session check) in a way the real server never does.
+    """
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        PagesManager.uses_pages_directory = False
+
+
 class ClinicAppTest(AppTest):
     """An AppTest whose every run sees the given database and today."""
 
@@ -110,7 +129,8 @@ class ClinicAppTest(AppTest):
     today: date | None = DEMO_AS_OF
 
     def _run(self, widget_state=None, timeout=None):
-        with app_environment(self.database_url, self.today):
+        with app_environment(self.database_url, self.today), \
+                patch.object(app_test_module, "PagesManager", _SteadyStatePagesManager):
             return super()._run(widget_state, timeout)
 
 

@@ -45,7 +45,7 @@ GENERIC_FAILURE = (
     "within 15 minutes, sign-in is paused for 15 minutes."
 )
 NOTICES = {
-    "idle": "You were signed out after {idle} minutes without activity. Please sign in again.",
+    "idle": "You were signed out after {idle} without activity. Please sign in again.",
     "expired": "Your session reached its maximum length. Please sign in again.",
     "ended": "Your session was ended (signed out elsewhere, or your password was changed). "
              "Please sign in again.",
@@ -150,7 +150,9 @@ class SignIn:
             self._notice(reason)
 
     def _notice(self, reason: str) -> None:
-        st.session_state[NOTICE_KEY] = NOTICES[reason].format(idle=f"{self.settings.idle_minutes:g}")
+        minutes = self.settings.idle_minutes
+        idle = f"{minutes:g} minute" + ("" if minutes == 1 else "s")
+        st.session_state[NOTICE_KEY] = NOTICES[reason].format(idle=idle)
 
     # --- the library -------------------------------------------------------------
 
