@@ -171,3 +171,15 @@ def test_scope_and_charts(session):
         (25, True), (26, True), (27, True), (28, True), (29, True), (31, False)]
     assert all(c.habit_id == ha.id for c in cal)
     assert habit_calendar(session, a.id, date(2026, 5, 1), date(2026, 5, 3)) == []
+
+
+def test_the_database_refuses_a_second_log_for_the_same_day(session):
+    from sqlalchemy.exc import IntegrityError
+
+    from db.models import HabitLog
+
+    clinic = Clinic(session)
+    h = clinic.habit(clinic.patient(), "walk", 2, W[0], done=[W[0]])
+    session.add(HabitLog(habit_id=h.id, date=W[0], completed=True))
+    with pytest.raises(IntegrityError):
+        session.flush()

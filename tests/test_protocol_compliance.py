@@ -305,3 +305,48 @@ def test_reads_settings_from_the_database(session):
     session.commit()
     [sc] = compute_compliance(session, d("05-25"))
     assert (sc.status, sc.integration_required) == ("compliant", 1)
+
+
+def test_database_and_plain_rows_agree_on_a_random_clinic(session):
+    """The SQL summary of infusions and the Python one give the same answers."""
+    import random
+    from datetime import timedelta
+
+    rng = random.Random(3)
+    clinic = Clinic(session)
+    as_of = d("05-20")
+    expected = []
+    for n in range(40):
+        patient = clinic.patient(f"R{n:03d}")
+        rows, infusions, made = [], {}, []
+        for number in range(1, rng.randint(1, 3) + 1):
+            start = d("03-01") + timedelta(days=rng.randint(0, 90))
+            inf = [(start + timedelta(days=k * rng.randint(2, 4)),
+                    rng.choice([C, C, C, S, S, X, N])) for k in range(rng.randint(0, 7))]
+            inf = list(dict(inf).items())  # one infusion per day and series
+            status = rng.choice(["active", "active", "completed", "discontinued"])
+            s = clinic.series(patient, number, status=status, planned=rng.randint(2, 8),
+                              infusions=inf)
+            made.append(s)
+            rows.append(SeriesRow(s.id, patient.id, patient.patient_id, clinic.therapist.id,
+                                  "t_one", number, "induction", status, s.planned_infusions))
+            infusions[s.id] = [InfusionRow(*i) for i in inf]
+        sessions, seen = [], set()
+        for _ in range(rng.randint(0, 8)):
+            day = d("02-20") + timedelta(days=rng.randint(0, 110))
+            kind = rng.choice(["preparation", "integration", "integration"])
+            if (day, kind) in seen:
+                continue
+            seen.add((day, kind))
+            status = rng.choice(["attended", "attended", "scheduled", "cancelled", "no_show"])
+            pin = rng.choice(made) if rng.random() < 0.15 else None
+            clinic.therapy(patient, day, kind, status, pin)
+            if status in ("attended", "scheduled"):
+                sessions.append(SessionRow(day, kind, status, pin.id if pin else None))
+        expected.extend(evaluate_patient(rows, infusions, sessions, as_of, ProtocolConfig()))
+    session.commit()
+    got = compute_compliance(session, as_of)
+    expected.sort(key=lambda sc: (sc.patient_id, sc.series_number))
+    assert got == expected
+    assert {sc.status for sc in got} >= {"compliant", "non_compliant", "not_started",
+                                          "discontinued"}
