@@ -1,9 +1,93 @@
-"""Patient (placeholder: the page's own issue replaces this body)."""
+"""Patient record: one patient's series, attendance, habits and outcomes.
+
+The patient comes from ``?patient=<chart number>`` (the caseload and links set
+it) or from the search box. Every route goes through one access check; a
+refusal and every view are audited.
+"""
 import streamlit as st
 
-from ui.access import require_page_access
-from ui.pages import title_for
+from db.clock import today
+from ui import patient_view as view
+from ui.access import audit_event, require_page_access
+from ui.caseload_data import (
+    find_patient,
+    load_record,
+    may_view,
+    search_patients,
+    settings_version,
+)
+from ui.pages import CASELOAD, title_for
 
 user = require_page_access(__file__)
-st.title(title_for(__file__, user.role))
-st.info("This page will show one patient's record: treatment series, infusions and integration sessions, habit adherence and PHQ-9, GAD-7 and PCL-5 scores over time. Every view of a record is written to the audit trail.", icon=":material/construction:")
+as_of = today()
+# A therapist searches their own caseload only; the medical director the clinic.
+scope = user.id if user.role == "therapist" else None
+
+
+def open_chart(chart: str) -> None:
+    st.query_params["patient"] = chart
+    st.session_state["patient_route"] = "search"
+    st.session_state["patient_search"] = ""
+
+
+def on_search() -> None:
+    text = st.session_state.get("patient_search", "").strip()
+    # A chart number typed in full opens that record (or is refused) at once.
+    if text and find_patient(text) is not None:
+        open_chart(text)
+
+
+def on_pick() -> None:
+    picked = st.session_state.get("patient_pick")
+    if picked:
+        open_chart(picked)
+
+
+_, search_col = st.columns([3, 2])
+search = search_col.text_input("Find a patient", placeholder="Name or chart number",
+                               key="patient_search", on_change=on_search)
+if search.strip():
+    found = search_patients(search, scope)
+    if found:
+        labels = {p.chart: f"{p.name} · {p.chart}" for p in found}
+        search_col.selectbox("Matching patients", list(labels), index=None, key="patient_pick",
+                     format_func=labels.get, placeholder="Choose a patient", on_change=on_pick)
+    else:
+        where = "on your caseload" if scope is not None else "in the clinic"
+        search_col.info(f"No patient {where} matches that name or chart number.")
+
+chart = (st.query_params.get("patient") or "").strip()
+route = st.session_state.pop("patient_route", "link")
+if not chart:
+    st.title("Patient", anchor=False)
+    st.info(f"Find a patient with the search box, or choose one in "
+            f"**{title_for(CASELOAD, user.role)}** in the menu.", icon=":material/person_search:")
+    st.stop()
+
+ref = find_patient(chart)
+if not may_view(user.role, user.id, ref):
+    audit_event("patient.view_denied", chart, route=route,
+                reason="no such chart" if ref is None else "not in caseload")
+    st.title("Patient", anchor=False)
+    if scope is not None:
+        st.error("You can open only the records of patients on your own caseload. "
+                 "This request has been recorded.", icon=":material/block:")
+    else:
+        st.error("No patient has that chart number.", icon=":material/person_off:")
+    st.stop()
+
+record = load_record(chart, as_of, settings_version(), user.role, user.id)
+if record is None:  # removed since the check above
+    st.error("This patient's record is no longer there.", icon=":material/person_off:")
+    st.stop()
+audit_event("patient.view", chart, route=route)
+view.render_header(record)
+st.divider()
+view.render_timeline(record)
+left, right = st.columns([2, 3], gap="large")
+with left:
+    view.render_attendance(record)
+with right:
+    view.render_outcomes(record)
+st.divider()
+view.render_habits(record)

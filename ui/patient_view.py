@@ -10,7 +10,7 @@ escape it (no raw HTML).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date
+from datetime import date, timedelta
 
 import altair as alt
 import pandas as pd
@@ -31,7 +31,9 @@ KIND_SHAPES = {"Preparation": "diamond", "Infusion": "circle", "Integration": "s
 # Stored statuses told in words a clinician uses; completed and attended are one "Done".
 EVENT_STATUS = {"completed": "Done", "attended": "Done", "scheduled": "Booked",
                 "no_show": "No-show", "cancelled": "Cancelled"}
-EVENT_COLOURS = {"Done": theme.GOOD, "Booked": theme.PRIMARY, "No-show": theme.ALERT,
+# Booked is blue, not teal: beside the green of "done" it must read as different.
+BOOKED = theme.CATEGORY[2]
+EVENT_COLOURS = {"Done": theme.GOOD, "Booked": BOOKED, "No-show": theme.ALERT,
                  "Cancelled": theme.NEUTRAL}
 CALENDAR_COLOURS = {"done": theme.PRIMARY, "not done": "#E3E8E9", "not active": "#FFFFFF"}
 WEEKDAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
@@ -104,7 +106,9 @@ def timeline_chart(events: pd.DataFrame, windows: pd.DataFrame, as_of: date) -> 
     today_rule = today.mark_rule(color=theme.MUTED, strokeDash=[4, 3]).encode(x="Date:T")
     today_text = today.mark_text(align="left", dx=3, baseline="bottom", color=theme.MUTED,
                                  fontSize=11).encode(x="Date:T", y=alt.value(0), text="label:N")
-    return (band + band_label + today_rule + today_text + points).properties(height=190)
+    # Drag to pan and scroll to zoom along time: years of history stay readable.
+    return (band + band_label + today_rule + today_text + points).properties(
+        height=190).interactive(bind_y=False)
 
 
 # -------------------------------------------------------------- attendance
@@ -154,10 +158,12 @@ def attendance_frame(sc: SeriesCompliance) -> pd.DataFrame:
 
 
 def attendance_chart(frame: pd.DataFrame, required: int) -> alt.Chart:
-    colours = {"Attended": theme.GOOD, "Booked": theme.PRIMARY, "Missing": theme.ALERT}
+    colours = {"Attended": theme.GOOD, "Booked": BOOKED, "Missing": theme.ALERT}
+    top = max(required, int(frame["Count"].sum()), 1)
     bar = alt.Chart(frame[frame["Count"] > 0]).mark_bar(height=26).encode(
         x=alt.X("sum(Count):Q", title="integration sessions",
-                axis=alt.Axis(tickMinStep=1, format="d")),
+                scale=alt.Scale(domain=[0, top]),
+                axis=alt.Axis(values=list(range(top + 1)), format="d")),
         color=alt.Color("Sessions:N", title=None,
                         scale=alt.Scale(domain=list(colours), range=list(colours.values())),
                         legend=alt.Legend(orient="bottom")),
@@ -196,8 +202,10 @@ def habit_weeks_chart(frame: pd.DataFrame) -> alt.Chart:
                         legend=alt.Legend(orient="top")),
         tooltip=[alt.Tooltip("Week of:T", format="%d %b %Y"), "Days done:Q", "Target:Q",
                  "Target met:N"])
-    target = base.mark_line(color=theme.TEXT, strokeDash=[5, 3], interpolate="step-after"
-                            ).encode(y="Target:Q")
+    # The target only where the habit was live: no line before it started.
+    target = base.transform_filter(alt.datum["Target met"] != "not active").mark_line(
+        color=theme.TEXT, strokeDash=[5, 3], interpolate="step-after", point=True
+    ).encode(y="Target:Q", tooltip=["Target:Q"])
     return (bars + target).properties(height=170)
 
 
@@ -251,9 +259,11 @@ def outcome_chart(instrument: str, scores: pd.DataFrame, infusion_dates: Sequenc
     band_layer = alt.Chart(bands).mark_rect(opacity=1).encode(
         y=alt.Y("low:Q", scale=alt.Scale(domain=[0, top], nice=False), title=instrument),
         y2="high:Q",
-        color=alt.Color("Band:N", title="Severity", sort=labels,
+        color=alt.Color("Band:N", title="Severity",
                         scale=alt.Scale(domain=labels, range=BAND_FILLS[:len(labels)]),
-                        legend=alt.Legend(orient="right", symbolStrokeColor=theme.GRID)),
+                        # Severe at the top of the legend, as on the chart.
+                        legend=alt.Legend(orient="right", symbolStrokeColor=theme.GRID,
+                                          values=labels[::-1])),
         tooltip=["Band:N", alt.Tooltip("low:Q", title="from"), alt.Tooltip("high:Q",
                                                                             title="to")])
     layers = [band_layer]
@@ -308,24 +318,27 @@ def numbers(frame: pd.DataFrame, label: str = "Numbers", **config) -> None:
         st.dataframe(frame, hide_index=True, width="stretch", column_config=config or None)
 
 
+def status_line(sc: SeriesCompliance) -> str:
+    """Status and flags as coloured badges with icons and words, on one line."""
+    shown = [theme.STATUS_DISPLAY[sc.status], *(theme.FLAG_DISPLAY[f] for f in sc.flags)]
+    return " ".join(f":{theme.BADGE_COLOUR[colour]}-badge[{icon} {label}]"
+                    for icon, label, colour in shown)
+
+
 def render_header(rec: PatientRecord) -> None:
     h = rec.header
     st.title(md_escape(h.name), anchor=False)
     st.caption(f"Chart {md_escape(h.chart)} · {h.age} years · therapist "
                f"{md_escape(h.therapist_name)} · intake {fmt_day(h.intake_date)}")
     sc = rec.current
-    cols = st.columns([2, 3])
+    cols = st.columns([3, 2], gap="large")
     with cols[0]:
         if sc is None:
             st.markdown("**Current series:** none yet.")
         else:
-            st.markdown(f"**Current series:** {sc.series_number} ({sc.kind}, "
-                        f"{sc.series_status}) · {sc.infusions_completed} of "
-                        f"{sc.infusions_planned} infusions done · next "
-                        f"{fmt_day(sc.next_infusion)}")
-            st.markdown(theme.status_markdown(sc.status))
-            for flag in sc.flags:
-                st.markdown(f"{theme.flag_text(flag)}")
+            st.markdown(f"**Series {sc.series_number}** ({sc.kind}, {sc.series_status}): "
+                        f"{sc.infusions_completed} of {sc.infusions_planned} infusions done, "
+                        f"next {fmt_day(sc.next_infusion)}  \n" + status_line(sc))
             st.caption(sc.reason)
     with cols[1]:
         st.markdown("**Intentions and goals**")
@@ -390,7 +403,10 @@ def render_habits(rec: PatientRecord) -> None:
     weeks = habit_weeks_frame(rec.habit_weeks)
     calendar = calendar_frame(rec.calendar)
     for h in rec.habits:
-        render_habit(h, weeks[weeks["Habit"] == h.habit], calendar[calendar["Habit"] == h.habit])
+        # From the habit's first week: the weeks before it began say nothing.
+        since = pd.Timestamp(h.start_date - timedelta(days=h.start_date.weekday()))
+        render_habit(h, weeks[(weeks["Habit"] == h.habit) & (weeks["Week of"] >= since)],
+                     calendar[(calendar["Habit"] == h.habit) & (calendar["Week of"] >= since)])
 
 
 def render_habit(h: HabitAdherence, weeks: pd.DataFrame, calendar: pd.DataFrame) -> None:
