@@ -6,7 +6,7 @@ from datetime import timedelta
 import pandas as pd
 import streamlit as st
 
-from db.clock import today
+from db.audit import utcnow
 from db.queries import audit_log
 from ui.access import require_page_access
 from ui.compliance_exports import audit_download
@@ -29,7 +29,8 @@ actor = c1.selectbox("User", [ALL, *actors], key="audit_actor")
 action = c2.selectbox("Action", [ANY, *actions], key="audit_action")
 patient = c3.text_input("Patient chart number", key="audit_patient",
                         placeholder="e.g. KAP-000123").strip()
-now = today()
+# The trail is stamped with the real clock, so its calendar is the real one too.
+now = utcnow().date()
 dates = c4.date_input("Dates", value=(now - timedelta(days=30), now), key="audit_dates")
 start, end = (dates + (None, None))[:2] if isinstance(dates, tuple) else (dates, dates)
 
@@ -39,15 +40,16 @@ flt = audit_log.AuditFilter(actor=None if actor == ALL else actor,
 with db_session() as session:
     first = audit_log.search(session, flt, page=1, page_size=PAGE_SIZE)
     pages = first.pages
-    page_no = st.number_input(f"Page (of {pages})", min_value=1, max_value=pages, value=1,
-                              step=1, key=f"audit_page_{hash(flt)}")
+    pager, summary = st.columns([1, 4], vertical_alignment="bottom")
+    page_no = pager.number_input(f"Page (of {pages})", min_value=1, max_value=pages, value=1,
+                                 step=1, key=f"audit_page_{hash(flt)}")
     result = first if page_no == 1 else audit_log.search(session, flt, page=int(page_no),
                                                          page_size=PAGE_SIZE)
 
 if not result.rows:
     st.info("No events match these filters.", icon=":material/search_off:")
 else:
-    st.caption(f"{result.total} events; showing {(result.page - 1) * PAGE_SIZE + 1}–"
+    summary.caption(f"{result.total} events; showing {(result.page - 1) * PAGE_SIZE + 1}–"
                f"{(result.page - 1) * PAGE_SIZE + len(result.rows)}, newest first.")
     st.dataframe(
         pd.DataFrame([{"When (UTC)": r.at.replace(tzinfo=None), "User": r.actor,

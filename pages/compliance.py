@@ -54,7 +54,8 @@ view.render_tiles(summary_tiles(report.figures, report.previous), previous.label
 st.subheader("Exceptions to act on")
 st.caption("Not compliant, at risk, stalled or preparation due in this period, most urgent "
            "first.")
-picked_row = view.render_exceptions(report.exceptions, key="compliance_exceptions")
+picked_row = view.render_exceptions(report.exceptions, key="compliance_exceptions",
+                                    names=therapists)
 if picked_row is not None:
     st.switch_page(PATIENT, query_params={"patient": picked_row.patient_id})
 

@@ -30,7 +30,8 @@ st.write("These rules decide every protocol status on every page and in every re
          "A change applies at once, to past series too: compliance figures for earlier "
          "periods are recalculated with the new values.")
 
-with st.form("protocol_settings"):
+form_column, _ = st.columns([3, 2])
+with form_column.form("protocol_settings"):
     # Keys carry the version so the form refills when the settings change.
     v = shown.version
     min_integration = st.number_input(

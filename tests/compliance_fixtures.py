@@ -107,5 +107,10 @@ def build_october_clinic(session: Session) -> dict[str, Staff]:
     # C008 (Ana): not started, first infusion 5 Nov, no preparation: preparation due.
     p = b.patient("C008", ana)
     b.series(p, [(date(2026, 11, 5), "scheduled")])
+
+    # C009 (Ben): first infusion 10 Nov without preparation: not October's business,
+    # although October is judged (on 1 Nov) with every event recorded since.
+    p = b.patient("C009", ben)
+    b.series(p, [(date(2026, 11, 10), "completed")])
     session.commit()
     return {"ana": ana, "ben": ben}

@@ -99,7 +99,7 @@ def test_compliance_page_shows_the_engine_figures(clinic_db):
         rows = compute_compliance(s, date(2026, 11, 1))
     expected = cq.figures(rows, oct_, date(2026, 11, 1))
     assert metrics["Compliance rate"].value == f"{expected.compliance_rate:.1f}%" == "33.3%"
-    assert metrics["Preparation before first infusion"].value == "66.7%"
+    assert metrics["Preparation first"].value == "66.7%"
     assert metrics["Open series at risk"].value == "1"
     assert metrics["Stalled series"].value == "1"
     assert metrics["Infusion no-show rate"].value == "16.7%"

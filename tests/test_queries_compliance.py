@@ -85,8 +85,8 @@ def test_trend_counts_closed_series_per_month(session):
     by_month = {p.month: (p.closed, p.compliant) for p in trend}
     assert by_month[date(2026, 9, 1)] == (2, 2)
     assert by_month[date(2026, 10, 1)] == (3, 1)
-    # C004's window closed on 4 November without integration.
-    assert by_month[date(2026, 11, 1)] == (1, 0)
+    # C004's window closed on 4 November without integration, C009's on 17 November.
+    assert by_month[date(2026, 11, 1)] == (2, 0)
     assert trend[0].closed == 0 and trend[0].compliance_rate is None
 
 
@@ -102,6 +102,7 @@ def test_window_ending_today_is_still_open(session):
 
 def _recompute_from_report(rows: list[dict], period: Period, evaluated: date) -> dict:
     """The rules of the page, written again straight from the report's rows."""
+    begun = [r for r in rows if r["first_infusion"] is None or r["first_infusion"] <= period.end]
     closed = [r for r in rows if r["window_end"] is not None
               and period.start <= r["window_end"] <= period.end and r["window_end"] < evaluated
               and r["status"] in ("compliant", "non_compliant")]
@@ -110,9 +111,9 @@ def _recompute_from_report(rows: list[dict], period: Period, evaluated: date) ->
         "compliant": sum(r["status"] == "compliant" for r in closed),
         "prep_met": sum(r["preparation"] == "met" for r in closed),
         "integration": sum(r["integration_attended"] for r in closed),
-        "at_risk": sum(r["status"] == "at_risk" for r in rows),
-        "stalled": sum("stalled" in r["flags"] for r in rows),
-        "prep_due": sum("prep_due" in r["flags"] for r in rows),
+        "at_risk": sum(r["status"] == "at_risk" for r in begun),
+        "stalled": sum("stalled" in r["flags"] for r in begun),
+        "prep_due": sum("prep_due" in r["flags"] for r in begun),
     }
 
 
@@ -144,9 +145,10 @@ def test_demo_clinic_figures_match_report_compliance(session):
     report_rows = compliance_rows(session, evaluated)
     want = Counter(
         (r["patient_id"], r["series"]) for r in report_rows
-        if r["status"] == "at_risk" or {"stalled", "prep_due"} & set(r["flags"])
+        if (r["first_infusion"] is None or r["first_infusion"] <= last_month.end)
+        and (r["status"] == "at_risk" or {"stalled", "prep_due"} & set(r["flags"])
         or (r["status"] == "non_compliant"
-            and (r["window_end"] >= evaluated or r["window_end"] >= last_month.start)))
+            and (r["window_end"] >= evaluated or r["window_end"] >= last_month.start))))
     assert Counter((e.patient_id, e.series_number) for e in report.exceptions) == want
 
     # Trend months from the rows of today's report.

@@ -6,7 +6,7 @@ Text from the database goes only through Streamlit elements that escape it.
 """
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import altair as alt
 import pandas as pd
@@ -83,11 +83,10 @@ def render_tiles(tiles: Sequence[Tile], previous_label: str) -> None:
     for start in range(0, len(tiles), TILES_PER_ROW):
         columns = st.columns(TILES_PER_ROW)
         for column, tile in zip(columns, tiles[start:start + TILES_PER_ROW], strict=False):
-            with column:
-                st.metric(tile.label, tile.value, border=True,
-                          delta=tile.change or None, delta_color=_delta_colour(tile),
-                          delta_description=f"vs {previous_label}" if tile.change else None,
-                          help=tile.detail)
+            with column.container(border=True, height="stretch"):
+                st.metric(tile.label, tile.value, delta=tile.change or None,
+                          delta_color=_delta_colour(tile),
+                          help=f"The arrow is the change against {previous_label}.")
                 st.caption(tile.detail)
 
 
@@ -135,12 +134,14 @@ def _why_text(row: ExceptionRow) -> str:
     return "  ".join(parts)
 
 
-def exceptions_frame(rows: Sequence[ExceptionRow]) -> pd.DataFrame:
+def exceptions_frame(rows: Sequence[ExceptionRow],
+                     names: Mapping[int, str] | None = None) -> pd.DataFrame:
+    names = names or {}
     return pd.DataFrame([{
         "Patient": r.patient_id,
         "Series": r.series_number,
         "Why": _why_text(r),
-        "Therapist": r.therapist_username,
+        "Therapist": names.get(r.therapist_id, r.therapist_username),
         "First infusion": r.first_infusion,
         "Last infusion": r.last_infusion,
         "Window end": r.window_end,
@@ -149,13 +150,14 @@ def exceptions_frame(rows: Sequence[ExceptionRow]) -> pd.DataFrame:
     } for r in rows])
 
 
-def render_exceptions(rows: Sequence[ExceptionRow], key: str) -> ExceptionRow | None:
+def render_exceptions(rows: Sequence[ExceptionRow], key: str,
+                      names: Mapping[int, str] | None = None) -> ExceptionRow | None:
     """The exceptions table; returns the row the user picked, if any."""
     if not rows:
         st.success("No exceptions in this period.", icon=":material/check_circle:")
         return None
     event = st.dataframe(
-        exceptions_frame(rows), hide_index=True, width="stretch", key=key,
+        exceptions_frame(rows, names), hide_index=True, width="stretch", key=key,
         on_select="rerun", selection_mode="single-row",
         column_config={
             "Series": st.column_config.NumberColumn(width="small"),

@@ -113,14 +113,14 @@ def build_compliance_pdf(report: PeriodReport, context: ReportContext,
         f"by {context.produced_by}.",
     ]
     for line in meta:
-        pdf.multi_cell(usable, 3.8, pdf.text_of(line), new_x="LMARGIN", new_y="NEXT")
+        pdf.multi_cell(usable, 3.8, pdf.text_of(line), align="L", new_x="LMARGIN",
+                       new_y="NEXT")
     pdf.ln(1)
     pdf.rule()
 
     pdf.heading("Clinic figures")
-    widths = [62, 22, 66, 36]
-    pdf.row(["Figure", "Value", "Based on", f"Change vs {report.previous_period.label}"],
-            widths, bold=True)
+    widths = [50, 18, 94, 24]
+    pdf.row(["Figure", "Value", "Based on", "Change"], widths, bold=True)
     for tile in summary_tiles(report.figures, report.previous):
         pdf.row([tile.label, tile.value, tile.detail, tile.change or "–"], widths)
 

@@ -146,6 +146,15 @@ def closed_in(sc: SeriesCompliance, period: Period, evaluated_on: date) -> bool:
             and sc.window_end < evaluated_on)
 
 
+def began_after(sc: SeriesCompliance, period: Period) -> bool:
+    """Whether the series' first infusion came after the period.
+
+    The engine reads every recorded event whatever the as-of date, so a past
+    period judged today would otherwise count a series that had not begun.
+    """
+    return sc.first_infusion is not None and sc.first_infusion > period.end
+
+
 def figures(rows: Iterable[SeriesCompliance], period: Period, evaluated_on: date,
             no_shows: NoShowCounts | None = None) -> ComplianceFigures:
     """The period's figures from engine rows computed as of ``evaluated_on``."""
@@ -161,6 +170,8 @@ def figures(rows: Iterable[SeriesCompliance], period: Period, evaluated_on: date
                 attended += sc.integration_attended
             elif sc.status == "discontinued":
                 discontinued += 1
+        if began_after(sc, period):
+            continue
         at_risk += sc.status == "at_risk"
         stalled += "stalled" in sc.flags
         prep_due += "prep_due" in sc.flags
@@ -170,7 +181,10 @@ def figures(rows: Iterable[SeriesCompliance], period: Period, evaluated_on: date
 
 def is_exception(sc: SeriesCompliance, period: Period, evaluated_on: date) -> bool:
     """Non-compliant series closed in the period or still open, and every series
-    at risk, stalled or with preparation due on the evaluation date."""
+    at risk, stalled or with preparation due on the evaluation date; never one
+    that began after the period."""
+    if began_after(sc, period):
+        return False
     if sc.status == "at_risk" or any(f in sc.flags for f in EXCEPTION_FLAGS):
         return True
     if sc.status == "non_compliant":
@@ -358,22 +372,22 @@ def summary_tiles(now: ComplianceFigures, before: ComplianceFigures) -> list[Til
     add("compliance", "Compliance rate", _pct(now.compliance_rate),
         f"{now.compliant} of {now.closed} closed series compliant",
         _change(now.compliance_rate, before.compliance_rate, " pts"), True)
-    add("preparation", "Preparation before first infusion", _pct(now.prep_rate),
-        f"{now.prep_met} of {now.closed} closed series",
+    add("preparation", "Preparation first", _pct(now.prep_rate),
+        f"{now.prep_met} of {now.closed} closed series prepared before the first infusion",
         _change(now.prep_rate, before.prep_rate, " pts"), True)
     mean = now.mean_integration
-    add("integration", "Integration sessions per closed series",
+    add("integration", "Integration per series",
         "–" if mean is None else f"{mean:.1f}",
-        f"{now.integration_attended} attended over {now.closed} closed series",
+        f"{now.integration_attended} sessions attended over {now.closed} closed series",
         _change(mean, before.mean_integration, ""), True)
-    add("at_risk", "Open series at risk", str(now.at_risk), "at the end of the period",
+    add("at_risk", "Open series at risk", str(now.at_risk), "open series behind on integration at the end of the period",
         _change(now.at_risk, before.at_risk, "", 0), False)
     add("stalled", "Stalled series", str(now.stalled), "no infusion in 14 days, none booked",
         _change(now.stalled, before.stalled, "", 0), False)
     add("infusion_no_show", "Infusion no-show rate", _pct(now.infusion_no_show_rate),
         f"{now.no_shows.infusion_no_shows} of {now.no_shows.infusions_due} infusions due",
         _change(now.infusion_no_show_rate, before.infusion_no_show_rate, " pts"), False)
-    add("session_no_show", "Therapy session no-show rate", _pct(now.session_no_show_rate),
-        f"{now.no_shows.session_no_shows} of {now.no_shows.sessions_due} sessions due",
+    add("session_no_show", "Session no-show rate", _pct(now.session_no_show_rate),
+        f"{now.no_shows.session_no_shows} of {now.no_shows.sessions_due} therapy sessions due",
         _change(now.session_no_show_rate, before.session_no_show_rate, " pts"), False)
     return tiles
