@@ -73,7 +73,7 @@ def import_files(session: Session, files: Mapping[str, BinaryIO], *, dry_run: bo
     summary = ImportSummary(files=present, dry_run=dry_run)
     try:
         if not problems:
-            run = _Run(session, summary, problems, _progress_callback(progress))
+            run = _Run(session, summary, problems, _progress_callback(progress, files))
             for table in TABLES:
                 name = SPECS[table].name
                 if name in files:
@@ -101,19 +101,35 @@ def import_files(session: Session, files: Mapping[str, BinaryIO], *, dry_run: bo
         raise
 
 
-def _progress_callback(progress: bool | Progress | None) -> Progress | None:
+def _progress_callback(progress: bool | Progress | None,
+                       files: Mapping[str, BinaryIO]) -> Progress | None:
     if callable(progress):
         return progress
     if not progress:
         return None
+    sizes = {name: _size(stream) for name, stream in files.items()}
     last: list[str] = [""]
 
     def show(name: str, rows: int) -> None:
-        # One line per file, rewritten in place; a newline when the file changes.
+        # One bar per file, redrawn in place; the share read comes from the
+        # stream position, so no file is read twice to count its rows.
         if last[0] and last[0] != name:
             sys.stderr.write("\n")
         last[0] = name
-        sys.stderr.write(f"\r{name}: {rows:,} rows")
+        size = sizes.get(name)
+        share = min(files[name].tell() / size, 1.0) if size else 1.0
+        bar = "#" * int(share * 30)
+        sys.stderr.write(f"\r{name:<15} [{bar:<30}] {share:4.0%} {rows:>10,} rows")
         sys.stderr.flush()
 
     return show
+
+
+def _size(stream: BinaryIO) -> int | None:
+    try:
+        here = stream.tell()
+        end = stream.seek(0, 2)
+        stream.seek(here)
+        return end
+    except (OSError, ValueError, AttributeError):
+        return None

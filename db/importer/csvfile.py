@@ -103,7 +103,7 @@ class CsvFile:
             raise self._fail(1, "file", "the file is empty; it needs at least the header row")
         columns = self._check_header([h.strip() for h in header])
         width = len(columns)
-        absent = [c for c in self.spec.columns if c not in columns]
+        absent = {c: "" for c in self.spec.columns if c not in columns}
         while True:
             start = self._lines_read + 1
             record = next(reader, None)
@@ -121,9 +121,9 @@ class CsvFile:
                         self._problem(start, name, f"is {len(value):,} characters long; at most "
                                       f"{MAX_FIELD_CHARS:,} are allowed")
                 continue
-            row = {name: value.strip() for name, value in zip(columns, record)}
-            for name in absent:
-                row[name] = ""
+            row = dict(zip(columns, map(str.strip, record)))
+            if absent:
+                row.update(absent)
             self.rows_done += 1
             yield start, row
 

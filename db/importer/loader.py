@@ -84,24 +84,27 @@ class _DaysSeen:
     """
 
     def __init__(self) -> None:
-        self.groups: dict[Hashable, tuple[int, bytearray]] = {}
+        # group -> [ordinal of bit 0, bits]
+        self.groups: dict[Hashable, list] = {}
 
     def add(self, group: Hashable, day: date) -> bool:
         """Mark the key; False when it was already marked."""
         n = day.toordinal()
-        base, bits = self.groups.get(group, (n, bytearray()))
+        entry = self.groups.get(group)
+        if entry is None:
+            entry = self.groups[group] = [n, bytearray()]
+        base, bits = entry
         if n < base:
-            shift = (base - n + 7) // 8 * 8
-            bits = bytearray(shift // 8) + bits
-            base -= shift
-        i = n - base
-        if i // 8 >= len(bits):
-            bits.extend(bytes(i // 8 - len(bits) + 1))
-        self.groups[group] = (base, bits)
-        mask = 1 << (i % 8)
-        if bits[i // 8] & mask:
+            shift = (base - n + 7) // 8
+            bits[:0] = bytes(shift)
+            base = entry[0] = base - shift * 8
+        byte, mask = divmod(n - base, 8)
+        mask = 1 << mask
+        if byte >= len(bits):
+            bits.extend(bytes(byte - len(bits) + 1))
+        elif bits[byte] & mask:
             return False
-        bits[i // 8] |= mask
+        bits[byte] |= mask
         return True
 
 
@@ -127,13 +130,16 @@ class _Run:
         self.staff: dict[str, tuple[int | None, str]] = {}
         self.staff_rows: dict[Hashable, tuple[int, dict[str, Any]]] = {}
         self.active_admins: set[str] = set()
+        self.active_staff: set[str] = set()
         for st in s.execute(select(Staff.id, Staff.username, Staff.full_name, Staff.email,
                                    Staff.role, Staff.active)):
             self.staff[st.username] = (st.id, st.role)
             self.staff_rows[st.username] = (st.id, {"full_name": st.full_name, "email": st.email,
                                                     "role": st.role})
-            if st.role == "admin" and st.active:
-                self.active_admins.add(st.username)
+            if st.active:
+                self.active_staff.add(st.username)
+                if st.role == "admin":
+                    self.active_admins.add(st.username)
 
         self.patients: dict[str, int | None] = {}
         self.patient_therapist: dict[str, int | None] = {}
@@ -232,6 +238,7 @@ class _Run:
                          on_insert=lambda key, i: self.staff.__setitem__(key, (i, self.staff[key][1])))
         seen: dict[str, int] = {}
         demoted: dict[str, int] = {}
+        admins_named: set[str] = set()
         for line, values in rows:
             row = _Row(self, name, line, values)
             username = row.raw("username").lower()
@@ -251,15 +258,18 @@ class _Run:
             if not row.ok:
                 self.staff.setdefault(username, (None, ""))  # known, so no echo of missing refs
                 continue
-            old = self.staff_rows.get(username)
-            if old and old[1]["role"] == "admin" and role != "admin" and username in self.active_admins:
+            if username in self.active_admins and role != "admin":
                 demoted[username] = line
+            elif role == "admin" and (username in self.active_staff
+                                      or username not in self.staff_rows):
+                admins_named.add(username)
             self.staff[username] = (self.staff.get(username, (None, ""))[0], role)
             w.add(username, {"username": username, "full_name": full_name, "email": email,
                              "role": role, "active": True, "must_change_password": False,
                              "created_at": _now()})
         w.flush()
-        if demoted and self.active_admins and self.active_admins <= demoted.keys():
+        # Demoting every admin would lock the clinic out of its own settings.
+        if demoted and not (self.active_admins - demoted.keys()) | admins_named:
             username, line = next(iter(demoted.items()))
             self.problems.add(name, line, "role", f"{username!r} is the last active admin; "
                               "keep at least one admin")
@@ -467,14 +477,26 @@ class _Run:
                                 ("completed",), self._parents_with_rows(HabitLog.habit_id))
         w = self._writer("habit_logs", HabitLog, ("completed",), lookup)
         seen = _DaysSeen()
-        habits = self.habits
+        habits, problems, parse_day, parse_flag = self.habits, self.problems, f.day, f.flag
+        progress = self.progress
         for line, values in rows:
-            row = _Row(self, name, line, values)
+            if progress and rows.rows_done % BATCH_ROWS == 0:
+                progress(name, rows.rows_done)
+            ok = True
+            try:
+                day = parse_day(values["date"])
+            except FieldError as exc:
+                problems.add(name, line, "date", str(exc))
+                ok, day = False, None
+            try:
+                done = parse_flag(values["completed"])
+            except FieldError as exc:
+                problems.add(name, line, "completed", str(exc))
+                ok = False
             pid, habit = values["patient_id"], values["habit"]
-            day = row.get("date", f.day)
-            done = row.get("completed", f.flag)
             key = (pid, habit)
             if key not in habits:
+                row = _Row(self, name, line, values)
                 if pid not in self.patients:
                     self._patient(row)
                 elif not habit:
@@ -483,16 +505,15 @@ class _Run:
                     row.problem("habit", f"patient {pid!r} has no habit {habit!r} in the database "
                                 "or in habits.csv")
                 continue
-            if day is _BAD:
+            if day is None:
                 continue
             if not seen.add(key, day):
-                row.problem("date", f"habit {habit!r} of patient {pid!r} has a second log for "
-                            f"{day.isoformat()} in this file")
+                problems.add(name, line, "date", f"habit {habit!r} of patient {pid!r} has a second "
+                             f"log for {day.isoformat()} in this file")
                 continue
-            if row.ok and self.writing():
+            if ok and not problems.total:
                 habit_id = habits[key]
                 w.add((habit_id, day), {"habit_id": habit_id, "date": day, "completed": done})
-            self._tick(name, rows.rows_done)
         w.flush()
 
     def _load_measures(self, rows: CsvFile, name: str) -> None:
