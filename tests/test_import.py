@@ -262,6 +262,26 @@ def test_the_examples_in_the_format_guide_import(session):
     assert summary.changed == 0 and all(c.added for c in summary.tables.values())
 
 
+def test_a_session_may_pin_a_series_that_only_infusions_named(session):
+    load(session)
+    summary = load(session, files={
+        "infusions.csv": CLINIC["infusions.csv"] + "P002,3,2026-04-01,scheduled,,\n",
+        "sessions.csv": "patient_id,date,kind,status,series\nP002,2026-03-30,preparation,scheduled,3\n",
+    })
+    assert (summary["series"].added, summary["infusions"].added, summary["sessions"].added) == (1, 1, 1)
+    pinned = session.scalar(select(TherapySession).where(TherapySession.date == date(2026, 3, 30)))
+    series = session.get(TreatmentSeries, pinned.series_id)
+    assert (series.number, series.planned_infusions) == (3, 6)
+    # No therapist column: the patient's own therapist (ben).
+    assert session.get(Staff, pinned.therapist_id).username == "ben"
+
+
+def test_progress_true_draws_a_bar_on_stderr(session, capsys):
+    load(session, progress=True)
+    err = capsys.readouterr().err
+    assert "habit_logs.csv" in err and "100%" in err and err.endswith("\n")
+
+
 def test_the_admin_role_may_move_to_another_account(session):
     load(session)
     files = {"staff.csv": CLINIC["staff.csv"].replace("Rita Root,admin", "Rita Root,therapist")
@@ -385,6 +405,11 @@ BAD_CASES = [
      ["patients.csv:2: intentions"]),
     ("binary junk", [put("habits.csv", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00")],
      ["habits.csv:1: file"]),
+    ("NUL byte in a text file",
+     [put("habits.csv", b"patient_id,habit,target_per_week,start_date\nP001,exer\x00cise,3,2026-01-10\n")],
+     ["habits.csv:2: file"]),
+    ("quote in the middle of a value", [add("measures.csv", 'P002,GAD-7,2026-02-01,"1"2')],
+     ["measures.csv:5: file"]),
     ("too few values in a row", [add("sessions.csv", "P001,2026-02-01,integration,attended")],
      ["sessions.csv:5: row"]),
     ("quote never closed", [add("patients.csv", '"P010,A,B,1990-01-01,ana,2026-01-01,')],

@@ -94,8 +94,12 @@ class CsvFile:
             if "field larger than field limit" in str(exc):
                 self._fail(line, "file", f"a value is far longer than {MAX_FIELD_CHARS:,} characters "
                            "(is a closing quote missing?)")
+            elif "unexpected end of data" in str(exc):
+                self._fail(line, "file", 'a quoted value is never closed (a closing " is missing '
+                           "before the end of the file)")
             else:
-                self._fail(line, "file", f"badly formed CSV (quotes not closed or misplaced): {exc}")
+                self._fail(line, "file", 'a quote character is out of place; put quotes around '
+                           'the whole value and double any quote inside it ("")')
 
     def _rows(self, reader) -> Iterator[tuple[int, dict[str, str]]]:
         header = next(reader, None)
