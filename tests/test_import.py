@@ -232,7 +232,8 @@ def test_a_dry_run_validates_and_writes_nothing(session):
     before = snapshot(session)
     summary = load(session, dry_run=True)
     assert summary.dry_run and summary["patients"].added == 3 and summary.added == 26
-    assert str(summary).startswith("Dry run, nothing written.")
+    assert str(summary).startswith("Dry run, nothing was written.")
+    assert "26 to add" in str(summary)
     assert snapshot(session) == before
 
 
@@ -415,6 +416,8 @@ BAD_CASES = [
     ("quote never closed", [add("patients.csv", '"P010,A,B,1990-01-01,ana,2026-01-01,')],
      ["patients.csv:5: file"]),
     ("unknown file name", [put("notes.csv", b"anything")], ["notes.csv:1: file"]),
+    ("unknown file name beside a bad file", [put("notes.csv", b"x"), sub("habit_logs.csv", "TRUE", "maybe")],
+     ["notes.csv:1: file", "habit_logs.csv:4: completed"]),
     ("line numbers count multi-line values",
      [sub("patients.csv", '"Sleep better, ""reconnect"""', '"Sleep better\nand reconnect"'),
       sub("patients.csv", "2026-01-12", "2026-01-32")],

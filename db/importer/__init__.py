@@ -72,14 +72,15 @@ def import_files(session: Session, files: Mapping[str, BinaryIO], *, dry_run: bo
                               + ", ".join(FILE_NAMES))
     summary = ImportSummary(files=present, dry_run=dry_run)
     try:
-        if not problems:
-            run = _Run(session, summary, problems, _progress_callback(progress, files))
-            for table in TABLES:
-                name = SPECS[table].name
-                if name in files:
-                    run.load(table, files[name])
-            if progress is True:
-                sys.stderr.write("\n")
+        # Known files are checked even beside an unknown one, so that every
+        # problem is reported at once.
+        run = _Run(session, summary, problems, _progress_callback(progress, files))
+        for table in TABLES:
+            name = SPECS[table].name
+            if name in files:
+                run.load(table, files[name])
+        if progress is True:
+            sys.stderr.write("\n")
         if problems:
             raise problems.failure()
         if dry_run:

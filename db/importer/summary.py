@@ -56,9 +56,14 @@ class ImportSummary:
         }
 
     def __str__(self) -> str:
-        verb = "Dry run, nothing written. Would import" if self.dry_run else "Imported"
-        lines = [f"{verb} {len(self.files)} file(s): {self.added:,} added, "
-                 f"{self.changed:,} changed, {self.unchanged:,} unchanged."]
+        if self.dry_run:
+            head = (f"Dry run, nothing was written. Checked {len(self.files)} file(s): "
+                    f"{self.added:,} to add, {self.changed:,} to change, "
+                    f"{self.unchanged:,} unchanged.")
+        else:
+            head = (f"Imported {len(self.files)} file(s): {self.added:,} added, "
+                    f"{self.changed:,} changed, {self.unchanged:,} unchanged.")
+        lines = [head]
         for table, c in self.tables.items():
             if c.rows:
                 lines.append(f"  {table:<11} {c.added:>9,} added {c.changed:>9,} changed "
