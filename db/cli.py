@@ -52,16 +52,21 @@ def cmd_init(args) -> int:
 
 
 def cmd_import(args) -> int:
-    from .importer import ImportFailed, import_directory
+    from .importer import ImportFailed, NothingToImport, import_directory
 
     _, factory = _open()
     with factory() as session:
         try:
+            # import_directory commits by itself (or rolls back and raises).
             summary = import_directory(session, args.directory, progress=sys.stderr.isatty())
+        except NothingToImport as exc:
+            raise UserError(str(exc)) from None
         except ImportFailed as failure:
             for problem in failure.problems:
                 print(problem, file=sys.stderr)
-            print(f"Import refused: {len(failure.problems)} problem(s); nothing was written.",
+            shown = len(failure.problems)
+            more = f" (the first {shown} are listed)" if failure.total > shown else ""
+            print(f"Import refused: {failure.total} problem(s){more}; nothing was written.",
                   file=sys.stderr)
             return 1
     print(summary)
