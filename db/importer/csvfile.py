@@ -70,11 +70,11 @@ class CsvFile:
             if line == 1 and raw.startswith(_BOM):
                 raw = raw[len(_BOM):]
             if len(raw) > MAX_LINE_BYTES:
-                raise self._fail(line, "file", "this line is longer than 1 MB; the file does not look "
-                                 "like a clinic export")
+                raise self._fail(line, "file", "this line is longer than 1 MB; the file does "
+                                 "not look like a clinic export")
             if b"\x00" in raw:
-                raise self._fail(line, "file", "contains binary data (a NUL byte); this does not look "
-                                 "like a CSV text file")
+                raise self._fail(line, "file", "contains binary data (a NUL byte); this does "
+                                 "not look like a CSV text file")
             try:
                 yield raw.decode("utf-8")
             except UnicodeDecodeError as exc:
@@ -92,8 +92,8 @@ class CsvFile:
         except csv.Error as exc:
             line = self._lines_read
             if "field larger than field limit" in str(exc):
-                self._fail(line, "file", f"a value is far longer than {MAX_FIELD_CHARS:,} characters "
-                           "(is a closing quote missing?)")
+                self._fail(line, "file", f"a value is far longer than {MAX_FIELD_CHARS:,} "
+                           "characters (is a closing quote missing?)")
             elif "unexpected end of data" in str(exc):
                 self._fail(line, "file", 'a quoted value is never closed (a closing " is missing '
                            "before the end of the file)")

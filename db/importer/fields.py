@@ -88,7 +88,8 @@ def dose(raw: str) -> float:
     try:
         value = float(raw)
     except ValueError:
-        raise FieldError(f"{_show(raw)} is not a number (use a dot for decimals, e.g. 0.5)") from None
+        raise FieldError(
+            f"{_show(raw)} is not a number (use a dot for decimals, e.g. 0.5)") from None
     if not math.isfinite(value) or not 0 < value <= 5:
         raise FieldError(f"{raw[:40]} is out of range; a dose in mg/kg must be above 0 and at "
                          "most 5")

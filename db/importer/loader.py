@@ -161,8 +161,8 @@ class _Run:
                                   TreatmentSeries.status).join(Patient)):
             key = (r.patient_id, r.number)
             self.series[key] = r.id
-            self.series_rows[key] = (r.id, {"kind": r.kind, "planned_infusions": r.planned_infusions,
-                                            "status": r.status})
+            self.series_rows[key] = (r.id, {"kind": r.kind, "status": r.status,
+                                            "planned_infusions": r.planned_infusions})
 
         self.habits: dict[tuple[str, str], int | None] = {}
         self.habit_rows: dict[Hashable, tuple[int, dict[str, Any]]] = {}
@@ -192,7 +192,8 @@ class _Run:
         if pid in self.patients:
             return pid, self.patients[pid]
         if "patients" not in self.failed_files:
-            row.problem(column, f"no patient with patient_id {pid!r} in the database or in patients.csv")
+            row.problem(column, f"no patient with patient_id {pid!r} in the database or in "
+                        "patients.csv")
         else:
             row.ok = False
         return None
@@ -234,8 +235,11 @@ class _Run:
     # --- one method per file ---------------------------------------------
 
     def _load_staff(self, rows: CsvFile, name: str) -> None:
-        w = self._writer("staff", Staff, ("full_name", "email", "role"), from_dict(self.staff_rows),
-                         on_insert=lambda key, i: self.staff.__setitem__(key, (i, self.staff[key][1])))
+        def inserted(username: Hashable, staff_id: int) -> None:
+            self.staff[username] = (staff_id, self.staff[username][1])
+
+        w = self._writer("staff", Staff, ("full_name", "email", "role"),
+                         from_dict(self.staff_rows), on_insert=inserted)
         seen: dict[str, int] = {}
         demoted: dict[str, int] = {}
         admins_named: set[str] = set()
