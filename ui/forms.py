@@ -55,15 +55,30 @@ def forget_versions() -> None:
     st.session_state.pop(SEEN_KEY, None)
 
 
-def flash(message: str) -> None:
-    """Say ``message`` at the top of the page on the next run (after st.rerun)."""
-    st.session_state[FLASH_KEY] = message
+def flash(message: str, where: str = "top") -> None:
+    """Say ``message`` on the next run (after st.rerun), where ``show_flash(where)`` is called.
+
+    A form's confirmation goes right under that form: the page keeps its
+    scroll position after a save, so a message at the top would go unseen.
+    """
+    st.session_state[FLASH_KEY] = (where, message)
 
 
-def show_flash() -> None:
-    message = st.session_state.pop(FLASH_KEY, None)
-    if message:
-        st.success(message, icon=":material/check_circle:")
+def show_flash(where: str = "top") -> None:
+    held = st.session_state.get(FLASH_KEY)
+    if held and held[0] == where:
+        del st.session_state[FLASH_KEY]
+        st.success(held[1], icon=":material/check_circle:")
+
+
+def fresh_choice(key: str, options: list, ids: list[int]) -> None:
+    """Move a picker back to its first option when its options changed (e.g. after a
+    save), instead of keeping an old choice. Setting the value (not just forgetting
+    it) is what makes the browser show the new choice."""
+    seen = f"{key}__options"
+    if st.session_state.get(seen) != ids:
+        st.session_state[key] = options[0]
+        st.session_state[seen] = ids
 
 
 def changed_views() -> None:

@@ -9,7 +9,7 @@ from db.queries import record_care as q
 from db.recording import add_habit, end_habit, fmt_day, save_habit_week
 
 from .access import CurrentUser
-from .forms import FieldSlots, flash, save, seen_version
+from .forms import FieldSlots, flash, fresh_choice, save, seen_version, show_flash
 
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
@@ -43,9 +43,11 @@ def week_grid(user: CurrentUser, patient: q.PatientForm, grid: q.HabitWeekGrid) 
                     ticks[row.habit_id].add(d)
             slots.slot(f"habit_{row.habit_id}")
         slots.slot("habit")
+        show_flash("habit_week")
         if st.form_submit_button("Save the week", type="primary"):
             if save(slots, save_habit_week, user, patient.pk, grid.week_start, ticks, versions):
-                flash(f"Check-ins for the week of {fmt_day(grid.week_start)} saved.")
+                flash(f"Check-ins for the week of {fmt_day(grid.week_start)} saved.",
+                      where="habit_week")
                 st.rerun()
 
 
@@ -60,15 +62,17 @@ def habit_forms(user: CurrentUser, patient: q.PatientForm, running: list[q.Habit
         slots.slot("target_per_week")
         start = st.date_input("Starting", value=clock.today(), format="YYYY-MM-DD", key="ah_start")
         slots.slot("start_date")
+        show_flash("add_habit")
         if st.form_submit_button("Add habit", type="primary"):
             if save(slots, add_habit, user, patient.pk, name=name, target_per_week=int(target),
                     start_date=start):
-                flash(f"Habit “{name.strip()}” added.")
+                flash(f"Habit “{name.strip()}” added.", where="add_habit")
                 st.rerun()
     with end_col:
         if not running:
             return
         versions = {h.habit_id: seen_version("habit_end", h.habit_id, h.version) for h in running}
+        fresh_choice("eh_habit", running, list(versions))
         with st.form("end_habit"):
             st.markdown("**End a habit**")
             slots = FieldSlots()
@@ -76,7 +80,8 @@ def habit_forms(user: CurrentUser, patient: q.PatientForm, running: list[q.Habit
             slots.slot("habit")
             end = st.date_input("Last day", value=clock.today(), format="YYYY-MM-DD", key="eh_end")
             slots.slot("end_date")
+            show_flash("end_habit")
             if st.form_submit_button("End habit"):
                 if save(slots, end_habit, user, habit.habit_id, end, versions[habit.habit_id]):
-                    flash(f"Habit “{habit.name}” ends on {fmt_day(end)}.")
+                    flash(f"Habit “{habit.name}” ends on {fmt_day(end)}.", where="end_habit")
                     st.rerun()

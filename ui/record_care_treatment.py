@@ -19,7 +19,7 @@ from db.recording import (
 )
 
 from .access import CurrentUser
-from .forms import FieldSlots, flash, save, seen_version
+from .forms import FieldSlots, flash, fresh_choice, save, seen_version, show_flash
 
 OUTCOMES = {"completed": "Completed", "no_show": "No-show", "cancelled": "Cancelled"}
 ROUTE_WORDS = {"IV": "IV (intravenous)", "IM": "IM (intramuscular)", "SL": "SL (sublingual)",
@@ -32,6 +32,7 @@ def treatment_section(user: CurrentUser, patient: q.PatientForm, series: list[q.
     if not series:
         _start_form(user, patient)
         return
+    show_flash("series")
     current = st.selectbox("Series", series, format_func=lambda s: s.label)
     done = sum(1 for i in current.infusions if i.status == "completed")
     booked = sum(1 for i in current.infusions if i.status == "scheduled")
@@ -41,7 +42,8 @@ def treatment_section(user: CurrentUser, patient: q.PatientForm, series: list[q.
     if current.infusions:
         st.dataframe(pd.DataFrame([
             {"Date": fmt_day(i.date), "Status": STATUS_WORDS[i.status],
-             "Dose (mg/kg)": i.dose_mg_per_kg, "Route": i.route} for i in current.infusions
+             "Dose (mg/kg)": f"{i.dose_mg_per_kg:g}" if i.dose_mg_per_kg else "—",
+             "Route": i.route or "—"} for i in current.infusions
         ]), hide_index=True, width="stretch")
     left, right = st.columns(2)
     if current.status == "active":
@@ -68,7 +70,7 @@ def _start_form(user: CurrentUser, patient: q.PatientForm) -> None:
         if st.form_submit_button("Start series", type="primary"):
             if save(slots, start_series, user, patient.pk, kind=kind,
                     planned_infusions=None if planned is None else int(planned)):
-                flash(f"New {kind} series started.")
+                flash(f"New {kind} series started.", where="series")
                 st.rerun()
 
 
@@ -88,11 +90,13 @@ def _schedule_form(user: CurrentUser, series: q.SeriesItem) -> None:
         weeks = st.radio("Spread over", [2, 3], horizontal=True, key="si_weeks",
                          format_func=lambda w: f"{w} weeks ({'Mon/Wed/Fri' if w == 2 else 'Mon/Thu'} for six)")
         slots.slot("weeks")
+        show_flash("schedule")
         if st.form_submit_button("Book infusions", type="primary"):
             dates = save(slots, schedule_series_infusions, user, series.id, start=start,
                          count=None if count is None else int(count), weeks=weeks)
             if dates:
-                flash(f"{len(dates)} infusions booked: " + ", ".join(fmt_day(d) for d in dates) + ".")
+                flash(f"{len(dates)} infusions booked: " + ", ".join(fmt_day(d) for d in dates)
+                      + ".", where="schedule")
                 st.rerun()
 
 
@@ -102,6 +106,7 @@ def _record_form(user: CurrentUser, series: q.SeriesItem) -> None:
         st.caption("No booked infusions waiting to be recorded.")
         return
     versions = {i.id: seen_version("infusion", i.id, i.version) for i in open_items}
+    fresh_choice("ri_item", open_items, list(versions))
     with st.form(f"record_infusion_{series.id}"):
         st.markdown("**Record an infusion**")
         slots = FieldSlots()
@@ -117,10 +122,12 @@ def _record_form(user: CurrentUser, series: q.SeriesItem) -> None:
         route = st.selectbox("Route, when completed", ROUTES, index=None, key="ri_route",
                              format_func=ROUTE_WORDS.get, placeholder="Choose the route")
         slots.slot("route")
+        show_flash("record_infusion")
         if st.form_submit_button("Save infusion", type="primary"):
             if save(slots, set_infusion_status, user, item.id, status, versions[item.id],
                     dose_mg_per_kg=dose, route=route):
-                flash(f"Infusion on {fmt_day(item.date)} recorded as {OUTCOMES[status].lower()}.")
+                flash(f"Infusion on {fmt_day(item.date)} recorded as {OUTCOMES[status].lower()}.",
+                      where="record_infusion")
                 st.rerun()
 
 
@@ -135,5 +142,5 @@ def _discontinue_form(user: CurrentUser, series: q.SeriesItem) -> None:
         st.caption("Infusions still booked from today on are cancelled.")
         if st.form_submit_button("Discontinue series"):
             if save(slots, discontinue_series, user, series.id, reason, version):
-                flash(f"Series {series.number} discontinued.")
+                flash(f"Series {series.number} discontinued.", where="series")
                 st.rerun()

@@ -25,7 +25,7 @@ from db.recording import (
 from . import theme
 from .access import CurrentUser
 from .database import db_session
-from .forms import FieldSlots, flash, save, seen_version
+from .forms import FieldSlots, flash, fresh_choice, save, seen_version, show_flash
 
 STATUS_WORDS = {"scheduled": "Booked", "attended": "Attended", "no_show": "No-show",
                 "cancelled": "Cancelled", "completed": "Completed"}
@@ -61,7 +61,8 @@ def _table(rows: list[dict]) -> None:
 def sessions_section(user: CurrentUser, patient: q.PatientForm, items: list[q.SessionItem],
                      count: q.MinimumCount | None) -> None:
     _table([{"Date": fmt_day(i.date), "Kind": i.kind.title(), "Status": STATUS_WORDS[i.status],
-             "Minutes": i.duration_minutes} for i in items])
+             "Duration": f"{i.duration_minutes} min" if i.duration_minutes else "—"}
+            for i in items])
     book, record = st.columns(2)
     with book, st.form("book_session", clear_on_submit=False):
         st.markdown("**Book a session**")
@@ -78,12 +79,13 @@ def sessions_section(user: CurrentUser, patient: q.PatientForm, items: list[q.Se
         minutes = st.number_input("Duration (minutes, optional)", value=None, step=5,
                                   key="bs_minutes")
         slots.slot("duration_minutes")
+        show_flash("book_session")
         if st.form_submit_button("Book session", type="primary"):
             done = save(slots, book_session, user, patient.pk, kind=kind, on=on, status=status,
                         duration_minutes=None if minutes is None else int(minutes))
             if done:
                 flash(f"{kind.title()} session on {fmt_day(on)} saved "
-                      f"({BOOKING_CHOICES[status].lower()}).")
+                      f"({BOOKING_CHOICES[status].lower()}).", where="book_session")
                 st.rerun()
     open_items = [i for i in items if i.status == "scheduled"]
     with record:
@@ -91,6 +93,7 @@ def sessions_section(user: CurrentUser, patient: q.PatientForm, items: list[q.Se
             st.caption("No booked sessions waiting to be recorded.")
             return
         versions = {i.id: seen_version("session", i.id, i.version) for i in open_items}
+        fresh_choice("rs_item", open_items, list(versions))
         with st.form("record_session"):
             st.markdown("**Record how a booked session went**")
             slots = FieldSlots()
@@ -103,12 +106,14 @@ def sessions_section(user: CurrentUser, patient: q.PatientForm, items: list[q.Se
             minutes = st.number_input("Duration (minutes, optional)", value=None, step=5,
                                       key="rs_minutes")
             slots.slot("duration_minutes")
+            show_flash("record_session")
             if st.form_submit_button("Save outcome", type="primary"):
                 done = save(slots, set_session_status, user, item.id, status, versions[item.id],
                             duration_minutes=None if minutes is None else int(minutes))
                 if done:
                     flash(f"{item.kind.title()} session on {fmt_day(item.date)} recorded as "
-                          f"{OUTCOME_CHOICES[status].lower()}. " + _count_after(patient.pk))
+                          f"{OUTCOME_CHOICES[status].lower()}. " + _count_after(patient.pk),
+                          where="record_session")
                     st.rerun()
 
 
@@ -129,12 +134,13 @@ def scores_section(user: CurrentUser, patient: q.PatientForm, scores: list[q.Sco
         slots.slot("date")
         score = st.number_input("Total score", value=None, step=1, key="sc_score")
         slots.slot("score")
+        show_flash("add_score")
         if st.form_submit_button("Save score", type="primary"):
             if score is None:
                 slots.show({"score": "Enter the total score."})
             elif save(slots, add_measure, user, patient.pk, instrument=instrument, on=on,
                       score=int(score) if float(score).is_integer() else score):
-                flash(f"{instrument} {int(score)} on {fmt_day(on)} saved.")
+                flash(f"{instrument} {int(score)} on {fmt_day(on)} saved.", where="add_score")
                 st.rerun()
     with list_col:
         _table([{"Date": fmt_day(s.date), "Instrument": s.instrument, "Score": s.score}
@@ -160,11 +166,12 @@ def patient_section(user: CurrentUser, patient: q.PatientForm) -> None:
         slots.slot("intake_date")
         intentions = st.text_area("Intentions", value=patient.intentions, key=f"pf_intentions_{k}")
         slots.slot("intentions")
+        show_flash("patient")
         if st.form_submit_button("Save details", type="primary"):
             if save(slots, update_patient, user, patient.pk, version, first_name=first,
                     last_name=last, date_of_birth=born, intake_date=intake,
                     intentions=intentions):
-                flash("Patient details saved.")
+                flash("Patient details saved.", where="patient")
                 st.rerun()
     if user.role == "medical_director":
         _reassign_form(user, patient, version)
@@ -181,9 +188,11 @@ def _reassign_form(user: CurrentUser, patient: q.PatientForm, version: int) -> N
         chosen = st.selectbox("Hand over to", ids, format_func=names.get, key="ra_therapist",
                               index=ids.index(patient.therapist_id) if patient.therapist_id in ids else 0)
         slots.slot("therapist_id")
+        show_flash("reassign")
         if st.form_submit_button("Reassign"):
             if save(slots, reassign_therapist, user, patient.pk, chosen, version):
-                flash(f"Primary therapist is now {names[chosen]}; upcoming sessions moved too.")
+                flash(f"Primary therapist is now {names[chosen]}; upcoming sessions moved too.",
+                      where="reassign")
                 st.rerun()
 
 
