@@ -164,6 +164,8 @@ def build_team_clinic(session: Session) -> TeamClinic:
     _compliant_series(b, p[0], lee, -70)
     b.score(p[0], "PHQ-9", -75, 20)
     b.score(p[0], "PHQ-9", -2, 4)
+    b.score(p[0], "GAD-7", -75, 15)
+    b.score(p[0], "GAD-7", -2, 4)
 
     # Already in remission at baseline: staying there is not news.
     p = c.patients["was_fine"] = b.patient("Clementine", "Ravensworth", lee)

@@ -100,9 +100,10 @@ def test_wins(session, clinic):
         (WIN_OUTCOME, clinic.code("better")),
         (WIN_HABIT, clinic.code("habit_held")),
     ]
-    assert wins[0].detail == "3 of 3 infusions"
-    assert wins[1].detail == "PHQ-9 20 to 4, remission"
-    assert wins[2].detail == "A habit held 5 weeks running"
+    assert wins[0].detail == "Series completed, 3 of 3 infusions"
+    # One line per patient: PHQ-9 named first, the GAD-7 remission counted.
+    assert wins[1].detail == "PHQ-9 20 to 4, remission (+1 more)"
+    assert wins[2].detail == "Habit held 5 weeks running"
     # Staying below the remission line from a baseline already below it is no win.
     assert clinic.code("was_fine") not in {w.code for w in wins}
     # A score from last month is no longer news.
@@ -146,6 +147,12 @@ def test_therapist_first_name_skips_titles():
     assert tm.first_name("Dr Maya") == "Maya"
     assert tm.first_name("Dr.") == "Dr."
     assert tm.first_name("  ") == "?"
+
+
+def test_dates_far_from_today_carry_their_year():
+    assert tm._day(d(-30), AS_OF) == "Mon 26 Oct"
+    assert tm._day(d(-362), AS_OF) == "28 Nov 2025"
+    assert tm._day(None, AS_OF) == "?"
 
 
 def test_read_at_is_passed_through(session, clinic):

@@ -37,24 +37,28 @@ TOPIC_ICONS = {
 WIN_ICONS = {tm.WIN_COMPLETED: "✓", tm.WIN_OUTCOME: "★", tm.WIN_HABIT: "●"}
 
 # Static only: never format data into this string. Sizes are for a TV read
-# from about three metres: body text near 26 px, figures near 56 px.
+# from about three metres (at 1920 px wide: body text 27 px, figures 54 px)
+# and shrink with the window, so a laptop shows the same screen smaller.
 _K = f".st-key-{CONTAINER_KEY}"
 WALL_CSS = f"""
 <style>
-[data-testid="stMainBlockContainer"] {{ padding-top: 3.6rem; padding-bottom: 0.5rem; }}
+[data-testid="stMainBlockContainer"] {{ padding-top: 0.6rem; padding-bottom: 0.5rem; }}
+[data-testid="stHeader"] {{ background: transparent; }}
 {_K} {{ gap: 0.5rem; }}
-{_K} [data-testid="stMarkdownContainer"] p {{ font-size: 1.5rem; }}
-{_K} h1 {{ font-size: 2.4rem; padding: 0; }}
-{_K} h3 {{ font-size: 1.8rem; padding: 0.1rem 0; }}
-{_K} [data-testid="stCaptionContainer"] p {{ font-size: 1.25rem; }}
+{_K} [data-testid="stMarkdownContainer"] p {{ font-size: clamp(1rem, 1.25vw, 1.5rem); }}
+{_K} h1 {{ font-size: clamp(1.6rem, 2vw, 2.4rem); padding: 0; }}
+{_K} h3 {{ font-size: clamp(1.2rem, 1.5vw, 1.8rem); padding: 0.1rem 0; }}
+{_K} [data-testid="stCaptionContainer"] p {{ font-size: clamp(0.9rem, 1.05vw, 1.25rem); }}
 {_K} [data-testid="stMetric"] {{ padding: 0.4rem 0.8rem; }}
-{_K} [data-testid="stMetricLabel"] [data-testid="stMarkdownContainer"] p {{ font-size: 1.25rem; }}
+{_K} [data-testid="stMetricLabel"] [data-testid="stMarkdownContainer"] p {{
+  font-size: clamp(0.85rem, 1.05vw, 1.25rem); }}
 {_K} [data-testid="stMetricValue"] [data-testid="stMarkdownContainer"] p {{
-  font-size: 3.4rem; line-height: 1.05; font-weight: 600; }}
-{_K} [data-testid="stMetricDelta"] {{ font-size: 1.2rem; }}
-{_K} [data-testid="stTable"] th [data-testid="stMarkdownContainer"] p {{ font-size: 1.2rem; }}
+  font-size: clamp(1.8rem, 2.85vw, 3.4rem); line-height: 1.05; font-weight: 600; }}
+{_K} [data-testid="stMetricDelta"] {{ font-size: clamp(0.8rem, 1vw, 1.2rem); }}
+{_K} [data-testid="stTable"] th [data-testid="stMarkdownContainer"] p {{
+  font-size: clamp(0.85rem, 1vw, 1.2rem); }}
 {_K} [data-testid="stTable"] td [data-testid="stMarkdownContainer"] p {{
-  font-size: 1.7rem; line-height: 1.2; }}
+  font-size: clamp(1rem, 1.42vw, 1.7rem); line-height: 1.2; }}
 {_K} [data-testid="stTable"] td [data-testid="stMarkdownContainer"] {{ max-width: none; }}
 {_K} [data-testid="stTable"] td:not(:last-child) [data-testid="stMarkdownContainer"] p {{
   white-space: nowrap; }}
@@ -144,12 +148,12 @@ def discussion_rows(rows: Sequence[tm.DiscussionItem]) -> pd.DataFrame:
 
 
 def win_rows(rows: Sequence[tm.WinItem]) -> pd.DataFrame:
+    # The detail names the kind of win, so one column holds both: a line each.
     return pd.DataFrame([{
-        "Win": md_escape(f"{WIN_ICONS[w.kind]} {w.kind}"),
         "Patient": md_escape(f"{w.initials} {w.code}"),
         "Therapist": md_escape(w.therapist),
-        "What": md_escape(w.detail),
-    } for w in rows], columns=["Win", "Patient", "Therapist", "What"])
+        "Win": md_escape(f"{WIN_ICONS[w.kind]} {w.detail}"),
+    } for w in rows], columns=["Patient", "Therapist", "Win"])
 
 
 def render_discussion(rows: Sequence[tm.DiscussionItem], tick: int) -> None:
@@ -177,7 +181,7 @@ def render(m: tm.TeamMeeting, tick: int) -> None:
                f"{m.read_at.strftime('%H:%M')}, refreshed every minute")
     render_headline(m.headline, m.as_of)
     render_discussion(m.discussion, tick)
-    wins, week = st.columns([3, 2], gap="large")
+    wins, week = st.columns([2, 1], gap="large")
     with wins:
         render_wins(m.wins, tick)
     with week:

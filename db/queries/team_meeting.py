@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 
 from ..models import Infusion, Patient, Staff, TherapySession, TreatmentSeries
 from ..protocol import (
+    INSTRUMENTS,
     HabitAdherence,
     OutcomeSummary,
     SeriesCompliance,
@@ -176,24 +177,30 @@ def _progress(sc: SeriesCompliance | None) -> str:
     return f"{sc.infusions_completed} of {sc.infusions_planned}"
 
 
-def _day(d: date | None) -> str:
-    return d.strftime("%a %-d %b") if d else "?"
+# Dates further than this from the as-of date carry their year.
+_NEAR_DAYS = 180
 
 
-def _series_reason(topic: str, sc: SeriesCompliance) -> str:
+def _day(d: date | None, as_of: date) -> str:
+    if d is None:
+        return "?"
+    return d.strftime("%a %-d %b") if abs((d - as_of).days) <= _NEAR_DAYS else d.strftime("%-d %b %Y")
+
+
+def _series_reason(topic: str, sc: SeriesCompliance, as_of: date) -> str:
     """Plain words for one series, built from the engine's figures; short enough
     for one line on the wall."""
     integration = f"{sc.integration_attended} of {sc.integration_required} integration sessions"
     if topic == CLOSED_NON_COMPLIANT:
         if sc.preparation != "met":
-            return f"Infusion given without preparation; window closed {_day(sc.window_end)}"
-        return f"Window closed {_day(sc.window_end)} with {integration}"
+            return f"Infusion given without preparation; window closed {_day(sc.window_end, as_of)}"
+        return f"Window closed {_day(sc.window_end, as_of)} with {integration}"
     if topic == AT_RISK:
         booked = "none booked" if sc.integration_upcoming == 0 else f"{sc.integration_upcoming} booked"
-        return f"{integration}, {booked}; window closes {_day(sc.window_end)}"
+        return f"{integration}, {booked}; window closes {_day(sc.window_end, as_of)}"
     if topic == STALLED:
-        return f"Last infusion {_day(sc.last_completed_infusion)}, none booked"
-    return f"First infusion {_day(sc.next_infusion)}, no preparation booked"
+        return f"Last infusion {_day(sc.last_completed_infusion, as_of)}, none booked"
+    return f"First infusion {_day(sc.next_infusion, as_of)}, no preparation booked"
 
 
 def _topic_date(topic: str, sc: SeriesCompliance) -> date | None:
@@ -261,7 +268,7 @@ def _discussion(series: Sequence[SeriesCompliance], outcomes: Sequence[OutcomeSu
     for sc in series:
         topic = _series_topic(sc, as_of)
         if topic is not None:
-            add(sc.patient_pk, topic, _progress(sc), _series_reason(topic, sc),
+            add(sc.patient_pk, topic, _progress(sc), _series_reason(topic, sc, as_of),
                 (_topic_date(topic, sc) or date.max, sc.series_id))
     for o in outcomes:
         if o.instrument == "PHQ-9" and o.worsening:
@@ -295,10 +302,13 @@ def _wins(series: Sequence[SeriesCompliance], outcomes: Sequence[OutcomeSummary]
         if _completed_this_week(sc, week_start, as_of) and (sc.patient_pk, WIN_COMPLETED) not in seen:
             seen.add((sc.patient_pk, WIN_COMPLETED))
             rows.append((sc.patient_pk, WIN_COMPLETED,
-                         f"{sc.infusions_completed} of {sc.infusions_planned} infusions"))
+                         f"Series completed, {sc.infusions_completed} of "
+                         f"{sc.infusions_planned} infusions"))
     news_since = as_of - timedelta(days=OUTCOME_NEWS_DAYS - 1)
     by_patient: dict[int, list[str]] = {}
-    for o in sorted(outcomes, key=lambda o: (o.patient_pk, o.instrument)):
+    # PHQ-9 first, then GAD-7, then PCL-5: the first one named, the others counted.
+    order = {name: i for i, name in enumerate(INSTRUMENTS)}
+    for o in sorted(outcomes, key=lambda o: (o.patient_pk, order.get(o.instrument, 99))):
         # Remission is a win only when the baseline was not already below the line.
         remitted = o.remission and not is_remission(o.instrument, o.baseline)
         if not (o.response or remitted):
@@ -309,13 +319,14 @@ def _wins(series: Sequence[SeriesCompliance], outcomes: Sequence[OutcomeSummary]
         by_patient.setdefault(o.patient_pk, []).append(
             f"{o.instrument} {o.baseline} to {o.latest}, {word}")
     for pk, parts in by_patient.items():
-        rows.append((pk, WIN_OUTCOME, "; ".join(parts)))
+        more = f" (+{len(parts) - 1} more)" if len(parts) > 1 else ""
+        rows.append((pk, WIN_OUTCOME, parts[0] + more))
     best: dict[int, int] = {}
     for h in habits:
         if h.streak_weeks >= HABIT_HELD_WEEKS:
             best[h.patient_pk] = max(best.get(h.patient_pk, 0), h.streak_weeks)
     for pk, weeks in sorted(best.items(), key=lambda kv: (-kv[1], kv[0])):
-        rows.append((pk, WIN_HABIT, f"A habit held {weeks} weeks running"))
+        rows.append((pk, WIN_HABIT, f"Habit held {weeks} weeks running"))
     return rows
 
 
