@@ -4,10 +4,7 @@ concurrent change."""
 from __future__ import annotations
 
 import json
-import os
 from datetime import date
-
-from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -19,11 +16,17 @@ from db.migrate import upgrade
 from db.models import AuditEvent, ProtocolSettings
 from db.protocol import compute_compliance, load_settings, update_settings
 from db.queries import compliance as cq
-from db.queries.periods import Period
+from db.queries.periods import Period, period_for
+from db.reports import compliance_rows
+from tests.apptest_support import (  # noqa: F401 (fixtures)
+    DEMO_AS_OF,
+    demo_clinic_template,
+    demo_clinic_url,
+    page_test,
+)
 from tests.compliance_fixtures import TODAY, build_october_clinic
-from ui.access import CURRENT_USER_KEY, CurrentUser
+from ui.access import CurrentUser
 
-ROOT = Path(__file__).resolve().parent.parent
 USERS = {
     "medical_director": CurrentUser(901, "director", "Dana Director", "medical_director"),
     "admin": CurrentUser(902, "admin", "Alex Admin", "admin"),
@@ -34,10 +37,9 @@ USERS = {
 
 @pytest.fixture(scope="module")
 def clinic_db(tmp_path_factory):
-    """The hand-built October clinic in a SQLite file the pages open via DATABASE_URL."""
+    """The hand-built October clinic in a SQLite file the pages open."""
     path = tmp_path_factory.mktemp("pages") / "clinic.db"
-    url = f"sqlite:///{path}"
-    engine = make_engine(url)
+    engine = make_engine(f"sqlite:///{path}")
     upgrade(engine)
     with session_factory(engine)() as session:
         if session.get(ProtocolSettings, 1) is None:
@@ -46,22 +48,13 @@ def clinic_db(tmp_path_factory):
         record(session, "therapist", "patient.view", "C001", page="patient")
         record(session, "director", "export.csv", what="exceptions")
         session.commit()
-    saved = {k: os.environ.get(k) for k in ("DATABASE_URL", "KAP_TODAY")}
-    os.environ["DATABASE_URL"] = url
-    os.environ["KAP_TODAY"] = TODAY.isoformat()
     yield engine
-    for key, value in saved.items():
-        if value is None:
-            os.environ.pop(key, None)
-        else:
-            os.environ[key] = value
     engine.dispose()
 
 
-def page(path: str, role: str) -> AppTest:
-    at = AppTest.from_file(str(ROOT / path), default_timeout=30)
-    at.session_state[CURRENT_USER_KEY] = USERS[role]
-    return at.run()
+def page(path: str, role: str, engine) -> AppTest:
+    url = engine.url.render_as_string(hide_password=False)
+    return page_test(path, USERS[role], url, today=TODAY).run()
 
 
 def _audit(engine, action: str) -> list[AuditEvent]:
@@ -77,7 +70,7 @@ def _audit(engine, action: str) -> list[AuditEvent]:
 ])
 def test_roles_and_refusals(clinic_db, path, allowed):
     for role in USERS:
-        at = page(path, role)
+        at = page(path, role, clinic_db)
         assert not at.exception, at.exception
         if role in allowed:
             assert not at.error, f"{role} refused on {path}"
@@ -89,7 +82,7 @@ def test_roles_and_refusals(clinic_db, path, allowed):
 
 
 def test_compliance_page_shows_the_engine_figures(clinic_db):
-    at = page("pages/compliance.py", "medical_director")
+    at = page("pages/compliance.py", "medical_director", clinic_db)
     assert not at.exception
     assert at.selectbox(key="compliance_period").value == "Last month"
     metrics = {m.label: m for m in at.metric}
@@ -114,7 +107,7 @@ def test_compliance_page_shows_the_engine_figures(clinic_db):
 
 
 def test_compliance_page_therapist_filter_and_custom_period(clinic_db):
-    at = page("pages/compliance.py", "medical_director")
+    at = page("pages/compliance.py", "medical_director", clinic_db)
     options = at.selectbox(key="compliance_therapist").options
     assert options[0] == "Whole clinic" and "Ana Alvarez" in options
     at.selectbox(key="compliance_therapist").select_index(options.index("Ana Alvarez")).run()
@@ -129,9 +122,9 @@ def test_compliance_page_therapist_filter_and_custom_period(clinic_db):
 
 
 def test_settings_save_is_audited_and_followed(clinic_db):
-    at = page("pages/protocol_settings.py", "medical_director")
+    at = page("pages/protocol_settings.py", "medical_director", clinic_db)
     before = at.number_input[0].value
-    compliance = page("pages/compliance.py", "medical_director")
+    compliance = page("pages/compliance.py", "medical_director", clinic_db)
     assert {m.label: m.value for m in compliance.metric}["Compliance rate"] == "33.3%"
 
     at.number_input[0].set_value(1)
@@ -153,7 +146,7 @@ def test_settings_save_is_audited_and_followed(clinic_db):
 
 
 def test_settings_conflict_shows_the_new_values(clinic_db):
-    at = page("pages/protocol_settings.py", "medical_director")
+    at = page("pages/protocol_settings.py", "medical_director", clinic_db)
     with session_factory(clinic_db)() as s:
         version = load_settings(s).version
         update_settings(s, "someone.else", version, grace_days=10)
@@ -171,12 +164,12 @@ def test_settings_conflict_shows_the_new_values(clinic_db):
 
 
 def test_settings_refuses_out_of_range(clinic_db):
-    at = page("pages/protocol_settings.py", "medical_director")
+    at = page("pages/protocol_settings.py", "medical_director", clinic_db)
     assert at.number_input[0].max == 20 and at.number_input[1].max == 90
 
 
 def test_audit_log_filters_and_pages(clinic_db):
-    at = page("pages/audit_log.py", "admin")
+    at = page("pages/audit_log.py", "admin", clinic_db)
     assert not at.exception
     at.date_input(key="audit_dates").set_value((date(2020, 1, 1), date(2030, 1, 1))).run()
     table = at.dataframe[0].value
@@ -186,3 +179,30 @@ def test_audit_log_filters_and_pages(clinic_db):
     assert set(table["User"]) == {"therapist"}
     at.text_input(key="audit_patient").input("C999").run()
     assert at.info and "No events" in at.info[0].value
+
+
+@pytest.mark.parametrize("choice", ["Last month", "This quarter", "Last year"])
+def test_demo_clinic_tiles_equal_report_compliance(demo_clinic_url, choice):
+    """Each tile's count, recomputed from `report compliance` rows of the demo clinic."""
+    at = page_test("pages/compliance.py", "medical_director", demo_clinic_url).run()
+    at.selectbox(key="compliance_period").select(choice).run()
+    assert not at.exception
+    period = period_for(choice, DEMO_AS_OF)
+    evaluated = period.evaluation_date(DEMO_AS_OF)
+    engine = make_engine(demo_clinic_url)
+    with session_factory(engine)() as s:
+        rows = compliance_rows(s, evaluated)
+    engine.dispose()
+    closed = [r for r in rows if r["window_end"] and period.start <= r["window_end"] <= period.end
+              and r["window_end"] < evaluated and r["status"] in ("compliant", "non_compliant")]
+    begun = [r for r in rows if r["first_infusion"] is None or r["first_infusion"] <= period.end]
+    compliant = sum(r["status"] == "compliant" for r in closed)
+    prepared = sum(r["preparation"] == "met" for r in closed)
+    metrics = {m.label: m.value for m in at.metric}
+    captions = " ".join(c.value for c in at.caption)
+    assert f"{compliant} of {len(closed)} closed series compliant" in captions
+    assert f"{prepared} of {len(closed)} closed series prepared" in captions
+    if closed:
+        assert metrics["Compliance rate"] == f"{100 * compliant / len(closed):.1f}%"
+    assert metrics["Open series at risk"] == str(sum(r["status"] == "at_risk" for r in begun))
+    assert metrics["Stalled series"] == str(sum("stalled" in r["flags"] for r in begun))

@@ -48,7 +48,8 @@ def test_hand_built_october(session):
 
     tiles = {t.key: t for t in cq.summary_tiles(report.figures, report.previous)}
     assert tiles["compliance"].value == "33.3%"
-    assert tiles["compliance"].detail == "1 of 3 closed series compliant"
+    assert tiles["compliance"].detail == ("1 of 3 closed series compliant "
+                                          "(1 discontinued, not counted)")
     assert tiles["compliance"].change == "-66.7 pts"
     assert tiles["compliance"].delta == -66.7
 

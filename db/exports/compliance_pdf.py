@@ -158,14 +158,16 @@ def build_compliance_pdf(report: PeriodReport, context: ReportContext,
         pdf.cell(0, 5, "Chart unavailable.", new_x="LMARGIN", new_y="NEXT")
 
     pdf.heading(f"Exceptions ({len(report.exceptions)})")
-    widths = [22, 10, 32, 30, 20, 20, 52]
-    pdf.row(["Patient", "Series", "Why", "Therapist", "First infusion", "Window end",
+    widths = [21, 11, 35, 30, 20, 20, 49]
+    names = {t.therapist_id: t.therapist_name for t in report.by_therapist}
+    pdf.row(["Patient", "Series", "Why", "Therapist", "1st infusion", "Window end",
              "Reason"], widths, bold=True)
     listed = 0
     for ex in report.exceptions:
         if not pdf.fits(4.6 + 5):
             break
-        pdf.row([ex.patient_id, str(ex.series_number), ex.why, ex.therapist_username,
+        pdf.row([ex.patient_id, str(ex.series_number), ex.why,
+                 names.get(ex.therapist_id, ex.therapist_username),
                  ex.first_infusion.isoformat() if ex.first_infusion else "–",
                  ex.window_end.isoformat() if ex.window_end else "–", ex.reason], widths)
         listed += 1

@@ -370,7 +370,8 @@ def summary_tiles(now: ComplianceFigures, before: ComplianceFigures) -> list[Til
         tiles.append(Tile(key, label, value, detail, change[0], change[1], higher_is_better))
 
     add("compliance", "Compliance rate", _pct(now.compliance_rate),
-        f"{now.compliant} of {now.closed} closed series compliant",
+        f"{now.compliant} of {now.closed} closed series compliant"
+        + (f" ({now.discontinued} discontinued, not counted)" if now.discontinued else ""),
         _change(now.compliance_rate, before.compliance_rate, " pts"), True)
     add("preparation", "Preparation first", _pct(now.prep_rate),
         f"{now.prep_met} of {now.closed} closed series prepared before the first infusion",
