@@ -34,7 +34,8 @@ statuses = f2.multiselect("Status", list(status_labels), key="caseload_status",
                           placeholder="Any status")
 flags = f3.multiselect("Flags", list(flag_labels), key="caseload_flags",
                        placeholder="Any flag")
-closed = f4.toggle("Show completed and discontinued", key="caseload_closed")
+closed = f4.toggle("Show closed series", key="caseload_closed",
+                   help="Also list patients whose latest series is completed or discontinued")
 
 shown = filter_rows(rows, statuses=[status_labels[s] for s in statuses],
                     flags=[flag_labels[f] for f in flags], include_closed=closed,

@@ -43,7 +43,8 @@ def on_pick() -> None:
         open_chart(picked)
 
 
-_, search_col = st.columns([3, 2])
+# In the sidebar, under who is signed in: the record keeps the whole width.
+search_col = st.sidebar
 search = search_col.text_input("Find a patient", placeholder="Name or chart number",
                                key="patient_search", on_change=on_search)
 if search.strip():
@@ -60,7 +61,7 @@ chart = (st.query_params.get("patient") or "").strip()
 route = st.session_state.pop("patient_route", "link")
 if not chart:
     st.title("Patient", anchor=False)
-    st.info(f"Find a patient with the search box, or choose one in "
+    st.info(f"Find a patient with the search box in the sidebar, or choose one in "
             f"**{title_for(CASELOAD, user.role)}** in the menu.", icon=":material/person_search:")
     st.stop()
 

@@ -121,7 +121,7 @@ def test_search_by_name_finds_only_own_patients(hand_clinic):
     at = _open(url, _user(clinic, "ther_a"))
     assert not _record_shown(at) and at.info  # nothing chosen yet
     at.text_input(key="patient_search").input("bea").run()
-    assert "No patient on your caseload matches" in at.info[0].value
+    assert "No patient on your caseload matches" in at.sidebar.info[0].value
     assert not at.selectbox
     at.text_input(key="patient_search").input("otto").run()
     pick = at.selectbox(key="patient_pick")

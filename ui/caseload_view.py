@@ -6,6 +6,7 @@ alone; names go through ``st.dataframe``, which shows text literally.
 """
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from datetime import date
 
@@ -75,10 +76,22 @@ def series_cell(r: CaseloadRow) -> str:
     return f"#{r.series_number} · {infusion_bar(r.infusions_completed, r.infusions_planned)}"
 
 
+# The engine's reason is its main sentence followed by one note per flag
+# ("Stalled: ...", "1 past appointment ..."); the flags are named in the cell
+# already, so the table keeps the main sentence and the record shows them all.
+_FIRST_SENTENCE = re.compile(r"^(.*?\.)(?= [A-Z0-9])")
+
+
+def main_reason(reason: str) -> str:
+    match = _FIRST_SENTENCE.match(reason or "")
+    return match.group(1) if match else (reason or "")
+
+
 def status_cell_with_reason(r: CaseloadRow) -> str:
     """Status and flags first (they must survive the cell's truncation), then why."""
     head = " · ".join([status_cell(r), *(theme.flag_text(f) for f in r.flags)])
-    return f"{head}: {r.reason}" if r.reason else head
+    reason = main_reason(r.reason)
+    return f"{head}: {reason}" if reason else head
 
 
 def caseload_frame(rows: Sequence[CaseloadRow], *, with_therapist: bool = False) -> pd.DataFrame:

@@ -75,10 +75,38 @@ def windows_frame(series: Sequence[SeriesCompliance]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["Series", "From", "To", "Status"])
 
 
+# Today joins the time axis only when it is this close to the treatment: a
+# record whose last event is a year old would otherwise squash it to a sliver.
+TODAY_WITHIN_DAYS = 90
+AXIS_PAD_DAYS = 7
+
+
+def time_domain(events: pd.DataFrame, windows: pd.DataFrame,
+                as_of: date) -> tuple[pd.Timestamp, pd.Timestamp] | None:
+    """The span the timeline and the outcome charts share, so dates line up."""
+    dates = list(events["Date"]) + list(windows["From"]) + list(windows["To"])
+    if not dates:
+        return None
+    start, end = min(dates), max(dates)
+    today = pd.Timestamp(as_of)
+    if today > end and (today - end).days <= TODAY_WITHIN_DAYS:
+        end = today
+    # Room for the markers at either end, and for a window's label on the right.
+    pad = max(pd.Timedelta(days=AXIS_PAD_DAYS), (end - start) * 0.04)
+    return start - pad, end + pad
+
+
+def _x_time(domain, tick_count: int = 8) -> alt.X:
+    scale = (alt.Scale(domain=[domain[0].isoformat(), domain[1].isoformat()])
+             if domain else alt.Undefined)
+    return alt.X("Date:T", title=None, scale=scale,
+                 axis=alt.Axis(format="%d %b %Y", labelAngle=0, tickCount=tick_count))
+
+
 def timeline_chart(events: pd.DataFrame, windows: pd.DataFrame, as_of: date) -> alt.Chart:
     lanes = list(KIND_SHAPES)
-    x = alt.X("Date:T", title=None, axis=alt.Axis(format="%d %b %Y", labelAngle=0,
-                                                   tickCount=8))
+    domain = time_domain(events, windows, as_of)
+    x = _x_time(domain)
     band = alt.Chart(windows).mark_rect(color=WINDOW_FILL, opacity=0.9).encode(
         x=alt.X("From:T"), x2="To:T",
         tooltip=[alt.Tooltip("Series:N"), alt.Tooltip("From:T", title="First infusion",
@@ -102,7 +130,10 @@ def timeline_chart(events: pd.DataFrame, windows: pd.DataFrame, as_of: date) -> 
                  "Series:Q", alt.Tooltip("Dose (mg/kg):Q", format=".2f"), "Route:N",
                  "Minutes:Q"],
     )
-    today = alt.Chart(pd.DataFrame({"Date": [pd.Timestamp(as_of)], "label": ["today"]}))
+    today_at = pd.Timestamp(as_of)
+    shown = domain is None or domain[0] <= today_at <= domain[1]
+    today = alt.Chart(pd.DataFrame({"Date": [today_at] if shown else [],
+                                    "label": ["today"] if shown else []}))
     today_rule = today.mark_rule(color=theme.MUTED, strokeDash=[4, 3]).encode(x="Date:T")
     today_text = today.mark_text(align="left", dx=3, baseline="bottom", color=theme.MUTED,
                                  fontSize=11).encode(x="Date:T", y=alt.value(0), text="label:N")
@@ -166,15 +197,21 @@ def attendance_chart(frame: pd.DataFrame, required: int) -> alt.Chart:
                 axis=alt.Axis(values=list(range(top + 1)), format="d")),
         color=alt.Color("Sessions:N", title=None,
                         scale=alt.Scale(domain=list(colours), range=list(colours.values())),
-                        legend=alt.Legend(orient="bottom")),
+                        legend=alt.Legend(orient="top")),
         order=alt.Order("Order:Q"),
         tooltip=["Sessions:N", "Count:Q"],
     )
+    # Words on the bar as well as colour: "1 attended", "1 booked", "1 missing".
+    labels = alt.Chart(frame[frame["Count"] > 0]).transform_window(
+        end="sum(Count)", sort=[alt.SortField("Order")]).transform_calculate(
+        mid="datum.end - datum.Count / 2",
+        label="datum.Count + ' ' + lower(datum.Sessions)").mark_text(
+        color="#FFFFFF", fontWeight=600).encode(x="mid:Q", text="label:N")
     minimum = alt.Chart(pd.DataFrame({"x": [required], "label": [f"minimum {required}"]}))
     rule = minimum.mark_rule(color=theme.TEXT, strokeWidth=2).encode(x="x:Q")
     text = minimum.mark_text(align="left", dx=4, dy=-20, color=theme.TEXT).encode(
         x="x:Q", text="label:N")
-    return (bar + rule + text).properties(height=70)
+    return (bar + labels + rule + text).properties(height=80)
 
 
 # ------------------------------------------------------------------ habits
@@ -250,7 +287,8 @@ def bands_frame(instrument: str) -> pd.DataFrame:
 
 
 def outcome_chart(instrument: str, scores: pd.DataFrame, infusion_dates: Sequence[date],
-                  summary: OutcomeSummary | None) -> alt.Chart:
+                  summary: OutcomeSummary | None,
+                  domain: tuple[pd.Timestamp, pd.Timestamp] | None = None) -> alt.Chart:
     """Scores over time, severity bands behind, infusions marked, baseline drawn."""
     bands = bands_frame(instrument)
     top = int(bands["high"].max())
@@ -280,9 +318,10 @@ def outcome_chart(instrument: str, scores: pd.DataFrame, infusion_dates: Sequenc
         layers.append(alt.Chart(base).mark_text(align="left", x=4, dy=-7,
                                                 color=theme.MUTED).encode(
             y="Score:Q", text="label:N"))
+    if domain is not None:
+        domain = (min(domain[0], scores["Date"].min()), max(domain[1], scores["Date"].max()))
     line = alt.Chart(scores).encode(
-        x=alt.X("Date:T", title=None, axis=alt.Axis(format="%d %b %Y", labelAngle=0,
-                                                     tickCount=6)),
+        x=_x_time(domain, tick_count=6),
         y=y, tooltip=[alt.Tooltip("Date:T", format="%a %d %b %Y"), "Score:Q"])
     layers += [line.mark_line(color=theme.TEXT, strokeWidth=2),
                line.mark_point(color=theme.TEXT, filled=True, size=45)]
@@ -338,7 +377,8 @@ def render_header(rec: PatientRecord) -> None:
         else:
             st.markdown(f"**Series {sc.series_number}** ({sc.kind}, {sc.series_status}): "
                         f"{sc.infusions_completed} of {sc.infusions_planned} infusions done, "
-                        f"next {fmt_day(sc.next_infusion)}  \n" + status_line(sc))
+                        + (f"next on {fmt_day(sc.next_infusion)}" if sc.next_infusion
+                           else "no infusion booked") + "  \n" + status_line(sc))
             st.caption(sc.reason)
     with cols[1]:
         st.markdown("**Intentions and goals**")
@@ -451,6 +491,7 @@ def render_outcomes(rec: PatientRecord) -> None:
     st.subheader("Outcomes", anchor=False)
     infusions = [e.date for e in rec.events if e.kind == "infusion" and e.status == "completed"]
     summaries = {s.instrument: s for s in rec.outcomes}
+    domain = time_domain(timeline_frame(rec.events), windows_frame(rec.series), rec.as_of)
     shown = False
     for instrument in ("PHQ-9", "GAD-7"):
         frame = scores_frame(rec.scores, instrument)
@@ -459,8 +500,8 @@ def render_outcomes(rec: PatientRecord) -> None:
         shown = True
         summary = summaries.get(instrument)
         st.markdown(f"**{instrument}**: " + (outcome_words(summary) if summary else ""))
-        st.altair_chart(outcome_chart(instrument, frame, infusions, summary), width="stretch",
-                        theme=None)
+        st.altair_chart(outcome_chart(instrument, frame, infusions, summary, domain),
+                        width="stretch", theme=None)
         numbers(frame.assign(Band=[_band(instrument, s) for s in frame["Score"]])
                 .sort_values("Date", ascending=False),
                 f"{instrument} scores", Date=st.column_config.DateColumn(format="D MMM YYYY"))
