@@ -32,7 +32,8 @@ def settings_now() -> ProtocolConfig:
 
 # cache_resource, not cache_data: the rows are immutable (a tuple of frozen
 # dataclasses) and a cache_data hit would copy tens of thousands of them.
-@st.cache_resource(ttl=CACHE_TTL_SECONDS, max_entries=ROWS_MAX_ENTRIES, show_spinner=False)
+@st.cache_resource(ttl=CACHE_TTL_SECONDS, max_entries=ROWS_MAX_ENTRIES,
+                   show_spinner="Working out protocol compliance…")
 def compliance_rows(as_of: date, settings_version: int,
                     therapist_id: int | None) -> tuple[SeriesCompliance, ...]:
     with db_session() as session:
