@@ -52,7 +52,8 @@ class _Doc(FPDF):
     def text_of(self, value: object) -> str:
         text = "" if value is None else str(value)
         if not self.unicode:
-            text = text.replace("–", "-").encode("latin-1", "replace").decode("latin-1")
+            text = (text.replace("–", "-").replace("…", "...")
+                    .encode("latin-1", "replace").decode("latin-1"))
         return text
 
     def font(self, size: float, bold: bool = False, colour: tuple[int, int, int] = INK) -> None:
