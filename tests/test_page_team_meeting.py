@@ -194,4 +194,4 @@ def test_coming_week_chart_gets_two_rows_per_day():
     spec = coming_week_chart(days).to_dict()
     values = next(iter(spec["datasets"].values()))
     assert len(values) == 14
-    assert {v["What"] for v in values} == {"Infusions", "Therapy sessions"}
+    assert {v["What"] for v in values} == {"Infusions", "Sessions"}

@@ -49,12 +49,13 @@ WALL_CSS = f"""
 {_K} h1 {{ font-size: clamp(1.6rem, 2vw, 2.4rem); padding: 0; }}
 {_K} h3 {{ font-size: clamp(1.2rem, 1.5vw, 1.8rem); padding: 0.1rem 0; }}
 {_K} [data-testid="stCaptionContainer"] p {{ font-size: clamp(0.9rem, 1.05vw, 1.25rem); }}
-{_K} [data-testid="stMetric"] {{ padding: 0.4rem 0.8rem; }}
+{_K} [data-testid="stMetric"] {{ padding: 0.4rem clamp(0.3rem, calc(1vw - 0.4rem), 0.8rem); }}
 {_K} [data-testid="stMetricLabel"] [data-testid="stMarkdownContainer"] p {{
-  font-size: clamp(0.85rem, 1.05vw, 1.25rem); }}
+  font-size: clamp(0.75rem, calc(1.6vw - 0.6rem), 1.2rem); }}
 {_K} [data-testid="stMetricValue"] [data-testid="stMarkdownContainer"] p {{
-  font-size: clamp(1.8rem, 2.85vw, 3.4rem); line-height: 1.05; font-weight: 600; }}
-{_K} [data-testid="stMetricDelta"] {{ font-size: clamp(0.8rem, 1vw, 1.2rem); }}
+  font-size: clamp(1.6rem, calc(5.2vw - 3rem), 3.4rem); line-height: 1.05; font-weight: 600; }}
+{_K} [data-testid="stMetricDelta"] [data-testid="stMarkdownContainer"] p {{
+  font-size: clamp(0.7rem, calc(1.5vw - 0.6rem), 1.2rem); }}
 {_K} [data-testid="stTable"] th [data-testid="stMarkdownContainer"] p {{
   font-size: clamp(0.85rem, 1vw, 1.2rem); }}
 {_K} [data-testid="stTable"] td [data-testid="stMarkdownContainer"] p {{
@@ -89,14 +90,14 @@ def coming_week_chart(days: Sequence[tm.DayLoad]) -> alt.Chart:
     order = [label(x.day) for x in days]
     data = pd.DataFrame(
         [{"Day": label(x.day), "What": "Infusions", "Count": x.infusions} for x in days]
-        + [{"Day": label(x.day), "What": "Therapy sessions", "Count": x.sessions} for x in days]
+        + [{"Day": label(x.day), "What": "Sessions", "Count": x.sessions} for x in days]
     )
     base = alt.Chart(data).encode(
         x=alt.X("Day:N", sort=order, title=None, axis=alt.Axis(labelAngle=0)),
         xOffset=alt.XOffset("What:N"),
         y=alt.Y("Count:Q", title=None, axis=alt.Axis(tickMinStep=1, grid=False, labels=False)),
         color=alt.Color("What:N", title=None, legend=alt.Legend(orient="top"),
-                        scale=alt.Scale(domain=["Infusions", "Therapy sessions"],
+                        scale=alt.Scale(domain=["Infusions", "Sessions"],
                                         range=theme.CATEGORY[:2])),
     )
     bars = base.mark_bar()
