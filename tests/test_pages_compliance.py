@@ -206,3 +206,18 @@ def test_demo_clinic_tiles_equal_report_compliance(demo_clinic_url, choice):
         assert metrics["Compliance rate"] == f"{100 * compliant / len(closed):.1f}%"
     assert metrics["Open series at risk"] == str(sum(r["status"] == "at_risk" for r in begun))
     assert metrics["Stalled series"] == str(sum("stalled" in r["flags"] for r in begun))
+
+
+def test_settings_page_warns_when_someone_else_saved(clinic_db):
+    at = page("pages/protocol_settings.py", "medical_director", clinic_db)
+    with session_factory(clinic_db)() as s:
+        update_settings(s, "someone.else", load_settings(s).version, default_planned_infusions=8)
+        s.commit()
+    at.run()
+    assert at.warning and "changed by someone else" in at.warning[0].value
+    assert at.number_input[2].value == 6  # still the form as it was opened
+    next(b for b in at.button if b.label == "Show the current values").click().run()
+    assert not at.warning and at.number_input[2].value == 8
+    with session_factory(clinic_db)() as s:
+        update_settings(s, "director", load_settings(s).version, default_planned_infusions=6)
+        s.commit()
