@@ -132,6 +132,8 @@ def build_clinic(session: Session) -> Clinic:
     b.sessions(pk, a, "preparation", [(-10, "attended")])
     b.series(pk, 1, [(-8, "completed"), (-5, "completed"), (2, "scheduled"), (5, "scheduled")])
     b.sessions(pk, a, "integration", [(-4, "attended"), (6, "scheduled")])
+    # Agreed at the last session, starting next week: nothing to chart yet.
+    b.habit(pk, "Journal", 4, 5, [])
 
     # A completed series, months ago.
     P["KAP-CO"] = pk = b.patient("KAP-CO", "Cora", "Closed", a)

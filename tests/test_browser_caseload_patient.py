@@ -113,6 +113,31 @@ def test_therapist_caseload_then_patient(app_server, browser, size):
         context.close()
 
 
+def test_record_of_a_patient_mid_series(app_server, browser):
+    """The record a README reader should see: a series under way, with sessions
+    booked, habits and scores (the demo clinic has such a patient)."""
+    rows, _ = _open_rows(app_server.database_url, "therapist")
+    mid = sorted((r for r in rows if r.status in ("on_track", "at_risk", "compliant")),
+                 key=lambda r: (-r.habits_counted, r.phq9_latest is None,
+                                -r.integration_upcoming))
+    assert mid, "the demo therapist should have a series under way"
+    width, height = SIZES["1366x768"]
+    context = browser.new_context(viewport={"width": width, "height": height})
+    page = context.new_page()
+    try:
+        page.goto(app_server.url)
+        assert sign_in(page, "therapist")
+        page.goto(f"{app_server.url}/patient?patient={mid[0].chart}")
+        wait_settled(page)
+        page.get_by_role("heading", name=mid[0].name).wait_for()
+        page.get_by_role("heading", name="Habits").wait_for()
+        page.wait_for_timeout(1500)
+        _no_sideways_scrolling(page)
+        _shoot(page, "patient-mid-series", "1366x768")
+    finally:
+        context.close()
+
+
 def test_director_sees_all_caseloads(app_server, browser):
     width, height = SIZES["1366x768"]
     context = browser.new_context(viewport={"width": width, "height": height})

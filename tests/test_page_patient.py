@@ -160,6 +160,14 @@ def test_patient_without_history_shows_plain_words(hand_clinic):
     assert "No PHQ-9 or GAD-7 scores" in infos
 
 
+def test_habit_not_started_yet_says_so(hand_clinic):
+    url, clinic = hand_clinic
+    at = _open(url, _user(clinic, "ther_a"), "KAP-OT")
+    assert not at.exception and not at.error
+    assert any("starts" in m.value and "Journal" in m.value for m in at.markdown)
+    assert any("Not started yet" in c.value for c in at.caption)
+
+
 def _chart_rows(at) -> list[int]:
     """Rows of every dataset each chart sends to the browser."""
     rows = []

@@ -397,7 +397,8 @@ def render_timeline(rec: PatientRecord) -> None:
         return
     windows = windows_frame(rec.series)
     st.caption("Diamonds are preparation sessions, circles infusions, squares integration "
-               "sessions; the shaded span is each series' integration window.")
+               "sessions; the shaded span is each series' integration window, the dashed "
+               "line today. Scroll to zoom, drag to move along time.")
     st.altair_chart(timeline_chart(events, windows, rec.as_of), width="stretch", theme=None)
     numbers(events.sort_values("Date", ascending=False),
             Date=st.column_config.DateColumn(format="ddd D MMM YYYY"))
@@ -446,15 +447,21 @@ def render_habits(rec: PatientRecord) -> None:
         # From the habit's first week: the weeks before it began say nothing.
         since = pd.Timestamp(h.start_date - timedelta(days=h.start_date.weekday()))
         render_habit(h, weeks[(weeks["Habit"] == h.habit) & (weeks["Week of"] >= since)],
-                     calendar[(calendar["Habit"] == h.habit) & (calendar["Week of"] >= since)])
+                     calendar[(calendar["Habit"] == h.habit) & (calendar["Week of"] >= since)],
+                     rec.as_of)
 
 
-def render_habit(h: HabitAdherence, weeks: pd.DataFrame, calendar: pd.DataFrame) -> None:
+def render_habit(h: HabitAdherence, weeks: pd.DataFrame, calendar: pd.DataFrame,
+                 as_of: date) -> None:
     with st.container(border=True):
         ended = f", ended {fmt_day(h.end_date)}" if h.end_date else ""
+        starts = "starts" if h.start_date > as_of else "since"
         st.markdown(f"**{md_escape(h.habit)}**: target {h.target_per_week} "
-                    f"day{'s' if h.target_per_week != 1 else ''} a week, since "
+                    f"day{'s' if h.target_per_week != 1 else ''} a week, {starts} "
                     f"{fmt_day(h.start_date)}{ended}")
+        if h.start_date > as_of:
+            st.caption("Not started yet: nothing to chart.")
+            return
         a, b, c, d = st.columns(4)
         a.metric("Last 4 weeks", pct(h.adherence_pct))
         b.metric("Streak", f"{h.streak_weeks} week{'s' if h.streak_weeks != 1 else ''}",
@@ -466,7 +473,10 @@ def render_habit(h: HabitAdherence, weeks: pd.DataFrame, calendar: pd.DataFrame)
                  help="Adherence in weeks after the latest series' window ended.")
         left, right = st.columns(2)
         with left:
-            st.altair_chart(habit_weeks_chart(weeks), width="stretch", theme=None)
+            if weeks.empty:
+                st.caption("No complete week since it started yet.")
+            else:
+                st.altair_chart(habit_weeks_chart(weeks), width="stretch", theme=None)
             numbers(weeks.drop(columns=["Habit"]).sort_values("Week of", ascending=False),
                     "Numbers per week",
                     **{"Week of": st.column_config.DateColumn(format="D MMM YYYY")})
