@@ -20,9 +20,11 @@ from __future__ import annotations
 import secrets
 from datetime import datetime
 
+import extra_streamlit_components as stx
 import jwt
 import streamlit as st
 import streamlit_authenticator as stauth
+from streamlit_authenticator.models import cookie_model
 
 from db import auth as dbauth
 from db import staff as dbstaff
@@ -52,6 +54,39 @@ NOTICES = {
     "inactive": "This account is no longer active. Ask an administrator if that is a mistake.",
     "signed_out": "You have signed out.",
 }
+
+
+class _QuietCookieManager(stx.CookieManager):
+    """The library's cookie manager without its "read all cookies" component.
+
+    That component reports back on every page load and so reruns the app a
+    moment after it first appears; a sign-in submitted in that moment was
+    lost (the rerun interrupts the run holding the click). We read cookies
+    from ``st.context.cookies`` instead; setting and deleting still go through
+    the component.
+    """
+
+    def __init__(self, key: str = "init") -> None:
+        self.cookie_manager = self._component()
+        self.cookies = {}
+
+    def delete(self, cookie: str, key: str = "delete") -> None:
+        self.cookie_manager(method="delete", cookie=cookie, key=key, default=False)
+        self.cookies.pop(cookie, None)
+
+    @staticmethod
+    def _component():
+        from extra_streamlit_components.CookieManager import _component_func
+
+        return _component_func
+
+
+class _QuietStx:
+    CookieManager = _QuietCookieManager
+
+
+# Only streamlit-authenticator's cookie model sees the quiet manager.
+cookie_model.stx = _QuietStx
 
 
 def _new_token(username: str, key: str, expires_at: datetime) -> str:
@@ -259,7 +294,8 @@ class SignIn:
                 self._forget(check.reason)
                 st.rerun(scope="app")
 
-        idle_watch()
+        with st.sidebar:
+            idle_watch()
 
     # --- pages and buttons --------------------------------------------------------------
 

@@ -47,7 +47,7 @@ STATUS_SYMBOL = {
     "compliant": "✓", "on_track": "◷", "at_risk": "⚠", "non_compliant": "✕",
     "not_started": "○", "discontinued": "–",
 }
-FLAG_SYMBOL = {"stalled": "⏸", "prep_due": "◷", "unrecorded": "✎"}
+FLAG_SYMBOL = {"stalled": "‖", "prep_due": "◷", "unrecorded": "✎"}
 
 # st.badge takes named colours only.
 BADGE_COLOUR = {GOOD: "green", PRIMARY: "blue", CAUTION: "orange", ALERT: "red", NEUTRAL: "gray"}
