@@ -183,3 +183,11 @@ def test_therapist_options_lists_who_has_patients(session):
     assert sorted(ids) == sorted(s.id for s in staff.values())
     assert session.scalar(select(TreatmentSeries.id).limit(1)) is not None
     assert session.scalar(select(Patient.id).limit(1)) is not None
+
+
+def test_tiles_say_no_change_and_dash_without_figures():
+    empty = cq.ComplianceFigures(0, 0, 0, 0, 0, 0, 2, 0, 0)
+    tiles = {t.key: t for t in cq.summary_tiles(empty, empty)}
+    assert tiles["compliance"].value == "–" and tiles["compliance"].change is None
+    assert (tiles["at_risk"].change, tiles["at_risk"].delta) == ("no change", 0)
+    assert tiles["integration"].value == "–"

@@ -84,8 +84,10 @@ def render_tiles(tiles: Sequence[Tile], previous_label: str) -> None:
         columns = st.columns(TILES_PER_ROW)
         for column, tile in zip(columns, tiles[start:start + TILES_PER_ROW], strict=False):
             with column.container(border=True, height="stretch"):
+                same = tile.delta == 0
                 st.metric(tile.label, tile.value, delta=tile.change or None,
-                          delta_color=_delta_colour(tile),
+                          delta_color="off" if same else _delta_colour(tile),
+                          delta_arrow="off" if same else "auto",
                           help=f"The arrow is the change against {previous_label}.")
                 st.caption(tile.detail)
 

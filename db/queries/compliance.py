@@ -357,6 +357,8 @@ def _change(now: float | None, before: float | None, unit: str,
     if now is None or before is None:
         return None, None
     delta = round(now - before, digits)
+    if delta == 0:
+        return "no change", 0
     sign = "+" if delta > 0 else ""
     return f"{sign}{delta:.{digits}f}{unit}", delta
 
