@@ -6,106 +6,40 @@ from __future__ import annotations
 
 import io
 import json
-import os
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
-from datetime import date
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
-from db.demo import DEMO_ACCOUNTS, ensure_demo_accounts, generate_demo
 from db.engine import make_engine, session_factory
-from db.migrate import upgrade
 from db.models import AuditEvent
 from db.protocol import compute_compliance
 from db.queries import compliance as cq
 from db.queries.periods import period_for
+from tests.apptest_support import DEMO_AS_OF as TODAY
+from tests.apptest_support import demo_clinic_template  # noqa: F401 (fixture)
+from tests.browser_support import (  # noqa: F401 (fixtures)
+    ARTIFACTS,
+    app_server,
+    browser,
+    sign_in,
+    wait_settled,
+)
 
 pytestmark = pytest.mark.browser
 
-ROOT = Path(__file__).resolve().parent.parent
-ARTIFACTS = ROOT / "test-artifacts"
-CHROMIUM = "/usr/bin/chromium"
-TODAY = date(2026, 11, 27)
-PASSWORD = {a.username: a.password for a in DEMO_ACCOUNTS}
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
 SIZES = [(1366, 768), (1920, 1080)]
 
 
-def _need_browser() -> None:
-    if not Path(CHROMIUM).exists():
-        if os.environ.get("REQUIRE_BROWSER") == "1":
-            pytest.fail(f"REQUIRE_BROWSER=1 but {CHROMIUM} is missing")
-        pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium)")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    """A demo clinic (200 patients) served by `streamlit run dashboard.py`."""
-    _need_browser()
-    work = tmp_path_factory.mktemp("browser-compliance")
-    url = f"sqlite:///{work / 'clinic.db'}"
-    engine = make_engine(url)
-    upgrade(engine)
-    with session_factory(engine)() as session:
-        generate_demo(session, patients=200, seed=7, as_of=TODAY)
-        ensure_demo_accounts(session)
-    # A home of its own holds the cookie key: with DATABASE_URL set the app is
-    # not in demo mode and refuses to start without one.
-    home = work / "home"
-    (home / ".streamlit").mkdir(parents=True)
-    (home / ".streamlit" / "secrets.toml").write_text(
-        '[auth]\ncookie_key = "browser-tests-only-5c1e9a7b3d2f4e6a8b0c1d3e5f7a9b2c"\n')
-    port = _free_port()
-    env = {**os.environ, "HOME": str(home), "DATABASE_URL": url, "KAP_TODAY": TODAY.isoformat()}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "dashboard.py", "--server.port", str(port),
-         "--server.headless", "true", "--browser.gatherUsageStats", "false"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(120):
-            try:
-                if urllib.request.urlopen(f"{base}/_stcore/health", timeout=1).read() == b"ok":
-                    break
-            except OSError:
-                time.sleep(0.5)
-        else:
-            pytest.fail("streamlit did not start")
-        yield base, engine
-    finally:
-        proc.terminate()
-        proc.wait(timeout=20)
-        engine.dispose()
-
-
-@pytest.fixture(scope="module")
-def browser(server):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield b
-        b.close()
+def server(app_server):
+    engine = make_engine(app_server.database_url)
+    yield app_server.url, engine
+    engine.dispose()
 
 
 def settle(page) -> None:
-    ready = "[data-testid='stApp'][data-test-script-state='notRunning']"
-    page.wait_for_selector(ready, timeout=60_000)
-    page.wait_for_timeout(1_200)  # the state flips between reruns
-    page.wait_for_selector(ready, timeout=60_000)
+    wait_settled(page)
 
 
 def signed_in(browser, base: str, size: tuple[int, int], username: str = "director"):
@@ -113,14 +47,10 @@ def signed_in(browser, base: str, size: tuple[int, int], username: str = "direct
                                   accept_downloads=True)
     page = context.new_page()
     page.goto(base)
-    settle(page)
     for _ in range(3):  # the first sign-in after start can race the cookie component
-        page.get_by_role("textbox", name="Username").fill(username)
-        page.get_by_role("textbox", name="Password").fill(PASSWORD[username])
-        page.get_by_role("button", name="Sign in").click()
-        settle(page)
-        if page.get_by_role("button", name="Sign out").count():
+        if sign_in(page, username):
             return context, page
+        page.goto(base)
     pytest.fail(f"could not sign in as {username}")
 
 
