@@ -17,8 +17,9 @@ as_of = today()
 if user.role == "medical_director":
     options = load_therapists()
     names = {t.id: t.full_name for t in options}
-    choice = st.selectbox("Therapist", [None, *names], key="caseload_therapist",
-                          format_func=lambda tid: "All therapists" if tid is None else names[tid])
+    choice = st.columns([2, 3])[0].selectbox(
+        "Therapist", [None, *names], key="caseload_therapist",
+        format_func=lambda tid: "All therapists" if tid is None else names[tid])
     therapist_id = choice
 else:
     therapist_id = user.id
@@ -28,7 +29,7 @@ view.render_tiles(tiles(rows))
 
 status_labels = {label: key for key, (_, label, _) in STATUS_DISPLAY.items()}
 flag_labels = {label: key for key, (_, label, _) in FLAG_DISPLAY.items()}
-f1, f2, f3, f4 = st.columns([3, 3, 3, 2], vertical_alignment="bottom")
+f1, f2, f3, f4 = st.columns([5, 4, 4, 4], vertical_alignment="bottom")
 search = f1.text_input("Search", placeholder="Name or chart number", key="caseload_search")
 statuses = f2.multiselect("Status", list(status_labels), key="caseload_status",
                           placeholder="Any status")

@@ -48,7 +48,7 @@ def test_frame_cells(rows):
     assert ar["Patient"] == "Ari Risk · KAP-AR"
     assert ar["Series"] == "#1 · 4 of 6 ●●●●○○"
     assert (ar["Preparation"], ar["Integration"], ar["PHQ-9"]) == ("✓ met", "1 of 2", "9 (−9)")
-    assert ar["Habits 4 wk"] == pytest.approx(66.7)
+    assert ar["Habits"] == pytest.approx(66.7)
     assert pd_row["Preparation"] == "✕ missing"
     assert ns["Series"] == "" and ns["Integration"] == "" and ns["PHQ-9"] == ""
     assert list(frame[v.CHART_KEY]) == ["KAP-AR", "KAP-PD", "KAP-NS"]

@@ -103,13 +103,13 @@ def caseload_frame(rows: Sequence[CaseloadRow], *, with_therapist: bool = False)
         "Next infusion": r.next_infusion,
         "Preparation": preparation_cell(r),
         "Integration": r.integration_text if r.series_number is not None else "",
-        "Habits 4 wk": r.habit_adherence_pct,
+        "Habits": r.habit_adherence_pct,
         "PHQ-9": phq9_cell(r),
         CHART_KEY: r.chart,
     } for r in rows]
     frame = pd.DataFrame(records, columns=[
         "Status and reason", "Patient", "Series", "Next infusion", "Preparation",
-        "Integration", "Habits 4 wk", "PHQ-9", CHART_KEY])
+        "Integration", "Habits", "PHQ-9", CHART_KEY])
     frame["Next infusion"] = pd.to_datetime(frame["Next infusion"])
     return frame
 
@@ -134,9 +134,9 @@ def column_config() -> dict:
                                                      "infusion: met, booked or missing"),
         "Integration": cc.TextColumn(width=96, help="Integration sessions attended of the "
                                                     "minimum, and how many are booked"),
-        "Habits 4 wk": cc.ProgressColumn(width=66, min_value=0, max_value=100, format="%d%%",
-                                         help="All habits together, last 4 complete weeks: "
-                                              "days done of days targeted"),
+        "Habits": cc.ProgressColumn(width=66, min_value=0, max_value=100, format="%d%%",
+                                         help="Habit adherence over the last 4 complete weeks, all "
+                                              "habits together: days done of days targeted"),
         "PHQ-9": cc.TextColumn(width=64, help="Latest PHQ-9 (change from baseline)"),
         CHART_KEY: None,
     }
