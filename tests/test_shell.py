@@ -172,6 +172,15 @@ def test_every_page_declares_its_roles_from_the_registry(path):
     assert roles_for(path), path
 
 
+def test_no_page_renders_unsafe_html():
+    # docs/security.md relies on this: the cookie cannot be HttpOnly, so no script
+    # may ever be injected through data shown as HTML.
+    sources = [*PROJECT_ROOT.joinpath("pages").glob("*.py"), *PROJECT_ROOT.joinpath("ui").glob("*.py"),
+               PROJECT_ROOT / "dashboard.py"]
+    offenders = [p.name for p in sources if "unsafe_allow_html=True" in p.read_text()]
+    assert offenders == []
+
+
 # --- failures -------------------------------------------------------------------------------
 
 def test_wrong_password_and_unknown_name_get_the_same_answer(fresh_demo_clinic_url, monkeypatch):

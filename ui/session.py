@@ -197,7 +197,7 @@ class SignIn:
                 credentials = dbauth.login_credentials(session)
         else:
             credentials = {"usernames": {}}
-        # Constructing it renders the cookie component, which must exist on every run.
+        # Built on every run: the form, sign-out and cookie writes all go through it.
         self.authenticator = stauth.Authenticate(
             credentials, COOKIE_NAME, self.key, 1, auto_hash=False, login_sleep_time=0)
         controller = self.authenticator.authentication_controller
@@ -243,11 +243,11 @@ class SignIn:
     def _start(self, username: str) -> None:
         """Open a server-side session and queue its cookie."""
         with db_session() as session:
-            role = dbstaff.get_by_username(session, username)
-            if role is None or not role.active:
+            staff_row = dbstaff.get_by_username(session, username)
+            if staff_row is None or not staff_row.active:
                 raise ValueError("inactive")
             now = utcnow()
-            expires_at = now + self.settings.lifetime(role.role)
+            expires_at = now + self.settings.lifetime(staff_row.role)
             token = _new_token(username, self.key, expires_at)
             dbauth.start_session(session, username, token, now)
             session.commit()
