@@ -7,13 +7,14 @@ else's patient is refused, and nothing on either page overflows its width.
 """
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
 from sqlalchemy import select
 
 from db.engine import make_engine, session_factory
-from db.models import Patient, Staff
+from db.models import AuditEvent, Patient, Staff
 from db.queries.caseload import caseload, filter_rows
 from tests.apptest_support import DEMO_AS_OF, demo_clinic_template  # noqa: F401 - fixture
 from tests.browser_support import (  # noqa: F401 - fixtures
@@ -38,6 +39,19 @@ def _open_rows(database_url: str, username: str):
             other = s.scalar(select(Patient.patient_id).where(Patient.therapist_id != tid)
                              .order_by(Patient.patient_id))
             return rows, other
+    finally:
+        engine.dispose()
+
+
+def _last_view_route(database_url: str, chart: str) -> str | None:
+    engine = make_engine(database_url)
+    try:
+        with session_factory(engine)() as s:
+            detail = s.scalar(select(AuditEvent.detail)
+                              .where(AuditEvent.action == "patient.view",
+                                     AuditEvent.patient_ref == chart)
+                              .order_by(AuditEvent.id.desc()).limit(1))
+            return json.loads(detail)["route"] if detail else None
     finally:
         engine.dispose()
 
@@ -103,6 +117,7 @@ def test_therapist_caseload_then_patient(app_server, browser, size):
         page.wait_for_timeout(1500)  # charts draw after the script settles
         _no_sideways_scrolling(page)
         _shoot(page, "patient-therapist", size)
+        assert _last_view_route(app_server.database_url, first.chart) == "caseload"
 
         # A link to another therapist's patient is refused in plain words.
         page.goto(f"{app_server.url}/patient?patient={other_chart}")

@@ -171,6 +171,8 @@ def render_table(frame: pd.DataFrame, *, key: str) -> str | None:
 
 
 def open_patient(chart: str) -> None:
+    # The patient page records the route in its audit event.
+    st.session_state["patient_route"] = "caseload"
     st.switch_page(PATIENT, query_params={"patient": chart})
 
 
