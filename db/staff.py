@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from . import audit
 from .models import ROLES, Staff
 from .passwords import check_strength, hash_password
+from .text_rules import control_character_problem
 
 USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -59,6 +60,8 @@ def validate(username: str, full_name: str, role: str, email: str | None) -> Non
         raise StaffError("full name: must not be empty", "full_name")
     if len(full_name) > 200:
         raise StaffError("full name: at most 200 characters", "full_name")
+    if problem := control_character_problem(full_name):
+        raise StaffError(f"full name: {problem}", "full_name")
     if role not in ROLES:
         raise StaffError(f"role: must be one of {', '.join(ROLES)}", "role")
     if email and not EMAIL_RE.match(email):

@@ -11,6 +11,8 @@ from collections.abc import Iterable
 from functools import lru_cache
 from datetime import date, datetime, time
 
+from ..text_rules import control_character_problem
+
 # The longest value any column accepts; longer means a broken export.
 MAX_FIELD_CHARS = 10_000
 
@@ -36,6 +38,10 @@ def text(raw: str, *, max_len: int, required: bool = True) -> str:
         return ""
     if len(raw) > max_len:
         raise FieldError(f"is {len(raw):,} characters long; at most {max_len:,} are allowed")
+    # Line breaks and tabs may sit inside a quoted note; other control
+    # characters are refused as the forms refuse them (db.text_rules).
+    if problem := control_character_problem(raw, multiline=True):
+        raise FieldError(problem)
     return raw
 
 

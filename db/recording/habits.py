@@ -10,6 +10,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from .. import audit, clock
 from ..models import Habit, HabitLog
+from ..text_rules import control_character_problem
 from .common import (
     ActorLike,
     Errors,
@@ -47,6 +48,8 @@ def add_habit(session: Session, actor: ActorLike, patient_pk: int, *, name: str,
             errors.add("name", "Name the habit, e.g. exercise, journaling, meditation.")
         elif len(name) > MAX_NAME_CHARS:
             errors.add("name", f"At most {MAX_NAME_CHARS} characters.")
+        elif problem := control_character_problem(name):
+            errors.add("name", f"The name {problem}.")
         elif session.scalar(select(Habit.id).where(Habit.patient_id == patient.id,
                                                    Habit.name == name)) is not None:
             errors.add(*duplicate)

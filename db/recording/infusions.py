@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from .. import audit, clock
 from ..models import ROUTES, SERIES_KINDS, Infusion, TreatmentSeries
 from ..protocol.settings import load_settings
+from ..text_rules import control_character_problem
 from .common import (
     ActorLike,
     Errors,
@@ -215,6 +216,8 @@ def discontinue_series(session: Session, actor: ActorLike, series_id: int, reaso
             errors.add("reason", "Say why the series stops; the team reads this later.")
         elif len(reason) > MAX_REASON_CHARS:
             errors.add("reason", f"At most {MAX_REASON_CHARS} characters.")
+        elif problem := control_character_problem(reason, multiline=True):
+            errors.add("reason", f"The reason {problem}.")
         errors.raise_if_any()
         before = values(series, SERIES_FIELDS)
         series.status = "discontinued"

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 from .. import audit, clock
 from ..models import Infusion, OutcomeMeasure, Patient, Staff, TherapySession, TreatmentSeries
 from ..pseudonyms import new_pseudonym
+from ..text_rules import control_character_problem
 from .common import (
     RECORDING_ROLES,
     AccessDenied,
@@ -45,12 +46,16 @@ def _check_details(errors: Errors, first_name: str, last_name: str, date_of_birt
             errors.add(field, "Must not be empty.")
         elif len(value) > MAX_NAME_CHARS:
             errors.add(field, f"At most {MAX_NAME_CHARS} characters.")
+        elif problem := control_character_problem(value):
+            errors.add(field, f"The name {problem}.")
     if not EARLIEST_BIRTH <= date_of_birth < clock.today():
         errors.add("date_of_birth", "Enter a date of birth in the past (after 1900).")
     elif intake_date <= date_of_birth:
         errors.add("intake_date", "The intake must come after the date of birth.")
     if len(intentions) > MAX_INTENTIONS_CHARS:
         errors.add("intentions", f"At most {MAX_INTENTIONS_CHARS:,} characters.")
+    elif problem := control_character_problem(intentions, multiline=True):
+        errors.add("intentions", f"The text {problem}.")
 
 
 def _check_therapist(session: Session, errors: Errors, therapist_id: int) -> Staff | None:
@@ -86,6 +91,8 @@ def add_patient(session: Session, actor: ActorLike, *, patient_id: str, first_na
             errors.add("patient_id", "Enter the clinic's chart number.")
         elif len(chart) > MAX_CHART_CHARS:
             errors.add("patient_id", f"At most {MAX_CHART_CHARS} characters.")
+        elif problem := control_character_problem(chart):
+            errors.add("patient_id", f"The chart number {problem}.")
         elif session.scalar(select(Patient.id).where(Patient.patient_id == chart)) is not None:
             errors.add(*duplicate)
         _check_details(errors, first_name, last_name, date_of_birth, intake_date, intentions)
