@@ -96,6 +96,12 @@ def test_director_picks_a_therapist_or_all(hand_clinic):
     assert _charts(at) == ["KAP-B1"]
 
 
+def test_signed_out_is_refused(demo_clinic_url):
+    at = page_test(PAGE, None, demo_clinic_url).run()
+    assert at.error and "sign in" in at.error[0].value
+    assert not at.dataframe and not at.metric and not at.subheader
+
+
 @pytest.mark.parametrize("role", ["admin", "team_screen"])
 def test_other_roles_are_refused(role, demo_clinic_url):
     at = page_test(PAGE, role, demo_clinic_url).run()

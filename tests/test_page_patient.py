@@ -3,6 +3,8 @@ refusal and every view are audited, and the charts get bounded, aggregated rows.
 from __future__ import annotations
 
 import json
+import re
+from datetime import date
 
 import pyarrow as pa
 import pytest
@@ -10,7 +12,7 @@ from sqlalchemy import func, select
 
 from db.engine import make_engine, session_factory
 from db.migrate import upgrade
-from db.models import AuditEvent, HabitLog
+from db.models import AuditEvent, HabitLog, Patient
 from tests.apptest_support import (  # noqa: F401 - fixtures
     demo_clinic_template,
     demo_clinic_url,
@@ -142,6 +144,12 @@ def test_director_opens_any_patient(hand_clinic):
     assert at.error and "No patient has that chart number" in at.error[0].value
 
 
+def test_signed_out_is_refused(demo_clinic_url):
+    at = page_test(PAGE, None, demo_clinic_url).run()
+    assert at.error and "sign in" in at.error[0].value
+    assert not at.dataframe and not at.metric and not at.subheader
+
+
 @pytest.mark.parametrize("role", ["admin", "team_screen"])
 def test_other_roles_are_refused(role, demo_clinic_url):
     at = page_test(PAGE, role, demo_clinic_url)
@@ -195,3 +203,27 @@ def test_five_years_of_daily_logs_send_bounded_chart_rows(hand_clinic):
     # many rows per habit (the half-year window), not fewer or more by history.
     short = _chart_rows(_open(url, _user(clinic, "ther_a"), "KAP-AR"))
     assert max(short) <= max(rows)
+
+
+HOSTILE_NAME = "**Bo**ld_ [x](javascript:alert(1)) $x^2$ <b>#1</b>"
+
+
+def test_hostile_text_is_shown_literally(hand_clinic):
+    """Markdown marks in a name are escaped; intentions go through st.text."""
+    url, clinic = hand_clinic
+    engine = make_engine(url)
+    with session_factory(engine)() as s:
+        s.add(Patient(patient_id="KAP-HX", pseudonym="HX0001", first_name=HOSTILE_NAME,
+                      last_name="Line\nBreak", date_of_birth=date(1990, 1, 1),
+                      therapist_id=clinic.ther_a, intake_date=AS_OF,
+                      intentions="<script>alert(1)</script> **not bold**"))
+        s.commit()
+    engine.dispose()
+    at = _open(url, _user(clinic, "ther_a"), "KAP-HX")
+    assert not at.exception and not at.error
+    title = at.title[0].value
+    # Every Markdown-active character arrives escaped, and the line break is a space.
+    unescaped = re.findall(r"(?<!\\)[*_\[\]()$<>#`]", title)
+    assert unescaped == [], title
+    assert _plain(title) == HOSTILE_NAME + " Line Break"
+    assert at.text[0].value == "<script>alert(1)</script> **not bold**"
