@@ -184,11 +184,12 @@ def _timed_run(at: AppTest, runs: Runs) -> None:
 
 
 def measure_pair(page: str, floor: str, *, user: CurrentUser, query: dict[str, str],
-                 floor_query: dict[str, str], repeats: int, warm_repeats: int) -> PairTiming:
-    """``repeats`` rounds of: page cold, page warm x ``warm_repeats``, floor cold, floor
-    again. Taking turns lets both see the same machine load; the floor has no cache,
+                 floor_query: dict[str, str], repeats: int, warm_repeats: int,
+                 floor_runs: int = 2) -> PairTiming:
+    """``repeats`` rounds of: page cold, page warm x ``warm_repeats``, floor x
+    ``floor_runs``. Taking turns lets both see the same machine load; the floor has no cache,
     so its runs are all alike and pooled."""
-    cold, warm, floor_runs = Runs(), Runs(), Runs()
+    cold, warm, floors = Runs(), Runs(), Runs()
     # One untimed run of each first: imports and compiled bytecode are the
     # server's start-up cost, not a page view's.
     _timed_run(new_test(page, user=user, query=query), Runs())
@@ -202,7 +203,7 @@ def measure_pair(page: str, floor: str, *, user: CurrentUser, query: dict[str, s
             _timed_run(page_at, warm)
         clear_caches()
         floor_at = new_test(floor, user=None, query=floor_query)
-        _timed_run(floor_at, floor_runs)
-        _timed_run(floor_at, floor_runs)
+        for _ in range(floor_runs):
+            _timed_run(floor_at, floors)
     assert page_at is not None and floor_at is not None
-    return PairTiming(cold, warm, floor_runs, payload(page_at), payload(floor_at))
+    return PairTiming(cold, warm, floors, payload(page_at), payload(floor_at))
