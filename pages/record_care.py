@@ -89,8 +89,8 @@ with tab_sessions:
 with tab_infusions:
     treatment_section(user, patient, series)
 with tab_habits:
-    week_day = st.date_input("Week of", value=today, max_value=today, format="YYYY-MM-DD",
-                             key="hw_week")
+    week_day = st.columns([1, 3])[0].date_input("Week of", value=today, max_value=today,
+                                                format="YYYY-MM-DD", key="hw_week")
     with db_session() as session:
         grid = q.habit_week(session, chosen.pk, week_day)
     week_grid(user, patient, grid)

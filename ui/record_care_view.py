@@ -48,9 +48,8 @@ def minimum_header(patient: q.PatientForm, count: q.MinimumCount | None) -> None
                 help="Attended integration sessions against the protocol minimum.")
     with right:
         theme.status_badge(count.status)
-        st.write(count.text + ".")
-        if count.reason:
-            st.caption(count.reason)
+        # The engine's reason already states the count; say it once.
+        st.write(count.reason or count.text + ".")
 
 
 def _table(rows: list[dict]) -> None:
