@@ -28,13 +28,24 @@ def neutralise(value: Any) -> Any:
     return value
 
 
+def _text(value: str) -> str:
+    """Neutralised text whose carriage returns are line feeds.
+
+    The csv module (with our ``\n`` line ends) leaves a bare CR unquoted and a
+    spreadsheet starts a new row there, so "x\r=1+1" would put a live formula
+    at the start of the next row; a line feed is quoted and stays in its cell.
+    """
+    value = neutralise(value)
+    return value.replace("\r\n", "\n").replace("\r", "\n") if "\r" in value else value
+
+
 def cell(value: Any) -> Any:
     """One value as a CSV cell: empty for None, true/false, ISO dates, lists
     joined with ';', text neutralised, numbers as they are."""
     # Exact type checks first: this runs for every cell of a clinic-wide export.
     kind = type(value)
     if kind is str:
-        return "'" + value if value.startswith(FORMULA_STARTS) else value
+        return _text(value)
     if kind is int or kind is float:
         return value
     if value is None:
@@ -45,12 +56,12 @@ def cell(value: Any) -> Any:
         return value.isoformat()
     if isinstance(value, (list, tuple)):
         # Only the start of the whole cell matters to a spreadsheet.
-        return neutralise(LIST_SEPARATOR.join(
+        return _text(LIST_SEPARATOR.join(
             "" if v is None else v.isoformat() if isinstance(v, (date, datetime)) else str(v)
             for v in value))
     if isinstance(value, (int, float)):
         return value
-    return neutralise(str(value))
+    return _text(str(value))
 
 
 def write_csv(rows: Iterable[Mapping[str, Any]], out: IO[str],
@@ -65,7 +76,7 @@ def write_csv(rows: Iterable[Mapping[str, Any]], out: IO[str],
             return
         columns = list(rows[0].keys())
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow([neutralise(c) for c in columns])
+    writer.writerow([_text(str(c)) for c in columns])
     if len(columns) == 1:
         writer.writerows([cell(row.get(columns[0]))] for row in rows)
         return
