@@ -330,10 +330,14 @@ def outcome_chart(instrument: str, scores: pd.DataFrame, infusion_dates: Sequenc
 
 def outcome_words(s: OutcomeSummary) -> str:
     """'18 at baseline (3 Jun 2026), 9 now (15 Jun 2026): 9 points lower, response.'"""
+    band = f" ({s.band})" if s.band else ""
+    if s.n_scores == 1:
+        return f"one score so far: {s.latest}{band} on {fmt_day(s.latest_date)}."
+    points = f"{abs(s.change)} point{'s' if abs(s.change) != 1 else ''}"
     if s.change < 0:
-        change = f"{-s.change} points lower"
+        change = f"{points} lower"
     elif s.change > 0:
-        change = f"{s.change} points higher"
+        change = f"{points} higher"
     else:
         change = "no change"
     calls = []
@@ -343,7 +347,6 @@ def outcome_words(s: OutcomeSummary) -> str:
         calls.append("**response** (50% or more lower)")
     if s.worsening:
         calls.append("**worse by 5 points or more**")
-    band = f" ({s.band})" if s.band else ""
     text = (f"{s.baseline} at baseline ({fmt_day(s.baseline_date)}), {s.latest}{band} on "
             f"{fmt_day(s.latest_date)}: {change}")
     return text + (": " + ", ".join(calls) if calls else "") + "."
