@@ -383,15 +383,16 @@ class _Generator:
             stop_after = rng.randint(2, 5)
         else:
             stop_after = 6
-        prep_missing = 0.35 if not_started else 0.05
+        prep_missing = 0.35 if not_started else 0.03
         last, status = self.series(pid, therapist, 1, "induction", 6, first, stop_after, events,
                                    used_sessions, prep_missing=prep_missing, prep_chance=1.0)
         series_no = 1
         # Boosters, months after an induction that helped.
-        booster_odds = 0.9 if long_history else 0.35
+        booster_odds = 1.0 if long_history else 0.35
         cursor = last
         horizon = as_of + timedelta(days=21)
-        while status == "completed" and rng.random() < booster_odds:
+        # Long-history patients come back for years, even after a series that stopped early.
+        while (status == "completed" or long_history) and rng.random() < booster_odds:
             start = _weekday(cursor + timedelta(days=rng.randint(60, 200)))
             if start > horizon:
                 break
@@ -401,7 +402,7 @@ class _Generator:
             cursor, status = self.series(
                 pid, therapist, series_no, kind, planned, start,
                 planned if rng.random() < 0.9 else 1, events, used_sessions,
-                prep_missing=0.1, prep_chance=1.0 if kind == "induction" else 0.4,
+                prep_missing=0.04, prep_chance=1.0 if kind == "induction" else 0.95,
             )
             if not long_history:
                 booster_odds = 0.3
@@ -479,40 +480,58 @@ class _Generator:
         # Preparation: usually days before the first infusion.
         if rng.random() < prep_chance and rng.random() >= prep_missing:
             r = rng.random()
-            if r < 0.85:
+            if r < 0.88:
                 prep = max(self.intake, _weekday_before(first_day - timedelta(days=rng.randint(1, 10))))
-            elif r < 0.95:
+            elif r < 0.97:
                 prep = first_day
             else:
                 prep = _weekday(first_day + timedelta(days=rng.randint(1, 3)))
-            self.session_row(pid, therapist, prep, "preparation",
-                             rng.choice((60, 90, 90)), sid if rng.random() < 0.1 else None,
-                             used_sessions)
-        # Integration: within the series window and the week or two after it.
-        if done <= 1 and not live:
+            missed = self.session_row(pid, therapist, prep, "preparation",
+                                      rng.choice((60, 90, 90)),
+                                      sid if rng.random() < 0.1 else None, used_sessions)
+            if missed and prep < first_day and rng.random() < 0.8:
+                # A missed preparation is rebooked before the infusion, most of the time.
+                retry = _weekday(prep + timedelta(days=rng.randint(1, max(1, (first_day - prep).days))))
+                if retry <= first_day:
+                    self.session_row(pid, therapist, retry, "preparation", 60, None, used_sessions)
+        # Integration: mostly inside the series window (up to the grace days after the
+        # last infusion); some late ones fall outside it, as in a real clinic.
+        if done <= 1 and done < planned and not live:
+            # Dropped out after the first infusion: rarely came back to talk.
             count = rng.choice((0, 0, 1))
         else:
-            count = _weighted(rng, ((0, 0.08), (1, 0.15), (2, 0.27), (3, 0.3), (4, 0.2)))
-        span = (last_day - first_day).days + 14
+            count = _weighted(rng, ((0, 0.02), (1, 0.05), (2, 0.3), (3, 0.41), (4, 0.22)))
+        in_window = (last_day - first_day).days + 6
         for _ in range(count):
-            d = _weekday(first_day + timedelta(days=rng.randint(1, span)))
-            self.session_row(pid, therapist, d, "integration", rng.choice((50, 50, 60, 60, 90)),
-                             sid if rng.random() < 0.1 else None, used_sessions)
+            late = rng.random() >= 0.92
+            d = _weekday(first_day + timedelta(days=rng.randint(1, max(1, in_window + 10 * late))))
+            if not late and d > last_day + timedelta(days=6):
+                d = _weekday_before(last_day + timedelta(days=6))
+            missed = self.session_row(pid, therapist, d, "integration",
+                                      rng.choice((50, 50, 60, 60, 90)),
+                                      sid if rng.random() < 0.1 else None, used_sessions)
+            if missed and rng.random() < 0.6:
+                # A missed session is usually rebooked a few days later.
+                again = _weekday(d + timedelta(days=rng.randint(2, 6)))
+                self.session_row(pid, therapist, again, "integration", 60, None, used_sessions)
         return last_day, status
 
     def session_row(self, pid: int, therapist: _Therapist, d: date, kind: str, minutes: int,
-                    series_id: int | None, used: set[tuple[date, str]]) -> None:
+                    series_id: int | None, used: set[tuple[date, str]]) -> bool:
+        """Write one therapy session; True when it was missed (no-show or cancelled)."""
         rng = self.rng
         if (d, kind) in used:
-            return
+            return False
         used.add((d, kind))
         if d > self.as_of:
             status = "scheduled"
         else:
             r = rng.random()
-            # A few past sessions were never recorded: still "scheduled".
-            status = ("scheduled" if r < 0.02 else "no_show" if r < 0.12
-                      else "cancelled" if r < 0.19 else "attended")
+            # A few past sessions were never recorded: still "scheduled". Preparation is
+            # rarely missed: the infusion waits for it.
+            scale = 0.3 if kind == "preparation" else 1.0
+            status = ("scheduled" if r < 0.02 * scale else "no_show" if r < 0.12 * scale
+                      else "cancelled" if r < 0.19 * scale else "attended")
         who = therapist.id
         if len(self.therapists) > 1 and rng.random() < 0.1:
             who = rng.choice(self.therapists).id
@@ -520,6 +539,7 @@ class _Generator:
             self.ids.take("therapy_session"), pid, who, d, rng.choice(SESSION_TIMES), kind,
             status, minutes, series_id, 1,
         ))
+        return status in ("no_show", "cancelled")
 
     # -- habits --------------------------------------------------------------
 
