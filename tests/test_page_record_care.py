@@ -278,3 +278,22 @@ def test_director_reassigns(clinic, monkeypatch):
     assert "Primary therapist is now" in at.success[0].value
     with factory() as s:
         assert s.get(Patient, small.pat_a).therapist_id == small.ther_b.id
+
+
+def test_a_stale_week_grid_is_not_saved_over_a_colleagues(clinic, monkeypatch):
+    url, factory, small = clinic
+    at = page(clinic, monkeypatch)
+    with factory() as s:
+        habit = s.scalar(select(Habit))
+    monday = TODAY - timedelta(days=TODAY.weekday())
+    # A colleague saves Monday for this week while the grid is open.
+    from db.recording import save_habit_week
+    with factory() as s:
+        save_habit_week(s, small.director, small.pat_a, monday, {habit.id: {monday}},
+                        {habit.id: habit.version})
+    at.checkbox(key=f"hw_{habit.id}_{monday + timedelta(days=1)}_{habit.version}").check()
+    button(at, "Save the week").click().run()
+    assert "changed by someone else" in at.warning[0].value
+    assert at.dataframe[-1].value.values.tolist() == [["Walk", f"Mon {monday.day}"]]
+    with factory() as s:
+        assert s.execute(select(HabitLog.date)).scalars().all() == [monday]

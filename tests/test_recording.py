@@ -194,9 +194,10 @@ def test_two_habit_grids_of_the_same_week(engine, clinic):
     with factory() as first, factory() as second:
         save_habit_week(first, clinic.ther_a, clinic.pat_a, monday, {h.id: {monday}},
                         {h.id: h.version})
-        with pytest.raises(RecordChanged):
+        with pytest.raises(RecordChanged) as info:
             save_habit_week(second, clinic.director, clinic.pat_a, monday,
                             {h.id: {monday + timedelta(days=1)}}, {h.id: h.version})
+    assert info.value.current == {"Walk": f"Mon {monday.day}"}
     with factory() as s:
         logs = s.execute(select(HabitLog.date, HabitLog.completed)).all()
         assert logs == [(monday, True)]

@@ -108,9 +108,7 @@ def save_habit_week(session: Session, actor: ActorLike, patient_pk: int, week_st
     today = clock.today()
 
     def reload(s: Session):
-        rows = s.scalars(select(Habit).where(Habit.id.in_(list(expected_versions)))
-                         .execution_options(populate_existing=True)).all()
-        return {r.id: _snapshot(r) for r in rows}
+        return _week_snapshot(s, list(expected_versions), week)
 
     with unit_of_work(session, actor, "week of check-ins", reload=reload):
         patient = load_patient(session, actor, patient_pk)
@@ -134,7 +132,8 @@ def save_habit_week(session: Session, actor: ActorLike, patient_pk: int, week_st
                     errors.add(f"habit_{habit_id}", f"{habit.name}: not running on {fmt_day(d)}.")
         errors.raise_if_any()
         for habit_id, expected in expected_versions.items():
-            check_version("week of check-ins", habits[habit_id], expected, _snapshot)
+            check_version("week of check-ins", habits[habit_id], expected,
+                          lambda _: _week_snapshot(session, list(expected_versions), week))
         existing = {(log.habit_id, log.date): log for log in session.scalars(
             select(HabitLog).where(HabitLog.habit_id.in_(list(expected_versions)),
                                    HabitLog.date >= week[0], HabitLog.date <= week[-1]))}
@@ -164,3 +163,17 @@ def save_habit_week(session: Session, actor: ActorLike, patient_pk: int, week_st
                      before={str(k): v for k, v in before.items()},
                      after={str(k): v for k, v in after.items()})
     return {h: expected_versions[h] + 1 for h in expected_versions}
+
+
+def _week_snapshot(session: Session, habit_ids: list[int], week: list[date]) -> dict[str, str]:
+    """Each habit's ticked days of the week as saved now: what a stale grid is shown."""
+    names = dict(session.execute(select(Habit.id, Habit.name).where(Habit.id.in_(habit_ids))).all())
+    done: dict[int, list[str]] = {h: [] for h in names}
+    for habit_id, d in session.execute(
+        select(HabitLog.habit_id, HabitLog.date)
+        .where(HabitLog.habit_id.in_(habit_ids), HabitLog.date >= week[0],
+               HabitLog.date <= week[-1], HabitLog.completed.is_(True))
+        .order_by(HabitLog.date)
+    ):
+        done[habit_id].append(f"{d:%a} {d.day}")
+    return {names[h]: ", ".join(days) or "no days ticked" for h, days in done.items()}
