@@ -32,9 +32,16 @@ def open_chart(chart: str) -> None:
 
 def on_search() -> None:
     text = st.session_state.get("patient_search", "").strip()
-    # A chart number typed in full opens that record (or is refused) at once.
-    if text and find_patient(text) is not None:
+    ref = find_patient(text) if text else None
+    if ref is None:
+        return
+    # A chart number typed in full opens that record at once. Someone else's is
+    # refused with the same words as a chart that does not exist (no hint that
+    # it does), and the attempt is audited, once per search.
+    if may_view(user.role, user.id, ref):
         open_chart(text)
+    else:
+        audit_event("patient.view_denied", ref.chart, route="search", reason="not in caseload")
 
 
 def on_pick() -> None:
@@ -53,9 +60,11 @@ if search.strip():
         labels = {p.chart: f"{p.name} · {p.chart}" for p in found}
         search_col.selectbox("Matching patients", list(labels), index=None, key="patient_pick",
                      format_func=labels.get, placeholder="Choose a patient", on_change=on_pick)
+    elif scope is not None:
+        search_col.info("No patient on your caseload matches that name or chart number. "
+                        "You can open only the records of your own patients.")
     else:
-        where = "on your caseload" if scope is not None else "in the clinic"
-        search_col.info(f"No patient {where} matches that name or chart number.")
+        search_col.info("No patient in the clinic matches that name or chart number.")
 
 chart = (st.query_params.get("patient") or "").strip()
 route = st.session_state.pop("patient_route", "link")

@@ -112,10 +112,18 @@ def test_search_by_chart_outside_the_caseload_is_refused_and_audited(hand_clinic
     before = len(_events(url, "patient.view_denied", "KAP-B1"))
     at = _open(url, _user(clinic, "ther_a"))
     at.text_input(key="patient_search").input("KAP-B1").run()
-    assert at.error and REFUSAL in at.error[0].value
-    assert not _record_shown(at)
+    refusal = at.sidebar.info[0].value
+    assert "You can open only the records of your own patients" in refusal
+    assert not _record_shown(at) and not at.selectbox
     denied = _events(url, "patient.view_denied", "KAP-B1")
     assert len(denied) == before + 1 and denied[-1]["route"] == "search"
+    # A rerun with the same search does not audit the attempt again.
+    at.run()
+    assert len(_events(url, "patient.view_denied", "KAP-B1")) == before + 1
+    # A chart number that does not exist gets the very same words: the refusal
+    # does not reveal that KAP-B1 exists.
+    at.text_input(key="patient_search").input("KAP-B9").run()
+    assert at.sidebar.info[0].value == refusal
 
 
 def test_search_by_name_finds_only_own_patients(hand_clinic):
