@@ -47,8 +47,12 @@ def main() -> None:
     signed_in = gate.establish()
     user = st.session_state.get("current_user")
     if signed_in is not None and layout.sidebar(user, demo=demo):
-        gate.sign_out()
+        with st.sidebar:  # the cookie component's empty frame goes where it takes no room
+            gate.sign_out()
         signed_in = None
+    elif signed_in is not None:
+        with st.sidebar:
+            gate.write_cookie()
 
     if signed_in is None:
         def sign_in() -> None:

@@ -149,3 +149,78 @@ def test_team_screen_cannot_open_another_page_even_by_url(app_server, context):
         assert not headings & forbidden, (path, headings)
         if path == "audit_log":
             screenshot(page, "shell-teamscreen-typed-audit-log-url")
+
+
+def test_a_bad_cookie_just_means_the_sign_in_page(app_server, browser):
+    ctx = browser.new_context()
+    host = app_server.url.split("//")[1].split(":")[0]
+    ctx.add_cookies([{"name": "kap_session", "value": "not.a-real.token", "domain": host,
+                      "path": "/"}])
+    page = open_app(ctx, app_server.url)
+    wait_settled(page)
+    assert not is_signed_in(page)
+    assert page.get_by_role("textbox", name="Username").is_visible()
+    assert page.get_by_text("This app has encountered an error").count() == 0
+    ctx.close()
+
+
+def test_first_run_builds_the_demo_clinic_once_for_two_visitors(browser, tmp_path):
+    import os
+    import sqlite3
+
+    from tests.browser_support import require_chromium, start_server, stop_server
+
+    require_chromium()
+    server = start_server(tmp_path, timeout=90)
+    try:
+        ctx = browser.new_context()
+        first, second = ctx.new_page(), ctx.new_page()
+        # Two visitors arrive before the clinic exists.
+        first.goto(server.url, wait_until="commit")
+        second.goto(server.url, wait_until="commit")
+        for page in (first, second):
+            page.get_by_role("textbox", name="Username").wait_for(timeout=240_000)
+            wait_settled(page)
+            assert page.get_by_text("Demo accounts").is_visible()
+        with sqlite3.connect(tmp_path / "clinic.db") as conn:
+            assert conn.execute("SELECT count(*) FROM patient").fetchone()[0] == 150
+            assert conn.execute(
+                "SELECT count(*) FROM audit_event WHERE action = 'demo.generate'").fetchone()[0] == 1
+        assert oct(os.stat(tmp_path / "cookie_key").st_mode & 0o777) == "0o600"
+        assert sign_in(first, "director")
+        assert nav_titles(first) == ROLE_PAGES["director"]
+        screenshot(first, "shell-first-run-director")
+        ctx.close()
+    finally:
+        stop_server(server.process)
+
+
+def test_a_deployment_shows_no_demo_accounts_and_logs_off_an_idle_screen(browser, tmp_path,
+                                                                         demo_clinic_template):
+    import shutil
+
+    from tests.apptest_support import TEST_COOKIE_KEY
+    from tests.browser_support import require_chromium, start_server, stop_server
+
+    require_chromium()
+    shutil.copy(demo_clinic_template, tmp_path / "clinic.db")
+    # A short idle limit so the test need not wait 15 minutes: 0.1 minutes = 6 seconds.
+    (tmp_path / "secrets.toml").write_text(
+        f'[auth]\ncookie_key = "{TEST_COOKIE_KEY}"\nidle_minutes = 0.1\n')
+    server = start_server(tmp_path, env={"DATABASE_URL": f"sqlite:///{tmp_path / 'clinic.db'}"})
+    try:
+        ctx = browser.new_context()
+        page = open_app(ctx, server.url)
+        wait_settled(page)
+        assert page.get_by_text("Demo accounts").count() == 0
+        assert page.get_by_text("Demo data").count() == 0
+        assert sign_in(page, "therapist")
+        # Nobody touches the screen: the page must give way to sign-in by itself.
+        page.get_by_role("textbox", name="Username").wait_for(timeout=30_000)
+        wait_settled(page)
+        assert not is_signed_in(page)
+        assert page.get_by_text("without activity").is_visible()
+        screenshot(page, "shell-idle-signed-out")
+        ctx.close()
+    finally:
+        stop_server(server.process)

@@ -131,7 +131,6 @@ class SignIn:
         """
         signed_in = self._check_current() if st.session_state.get(AUTH_KEY) else self._restore_from_cookie()
         self._build_authenticator(signed_in)
-        self._write_pending_cookie()
         if signed_in is None:
             st.session_state.pop(CURRENT_USER_KEY, None)
             for key in LIBRARY_KEYS:
@@ -211,7 +210,7 @@ class SignIn:
 
         controller.login = login
         # The library writes its cookie once, right after login; ours is written
-        # until the browser confirms it (see _write_pending_cookie).
+        # until the browser confirms it (see write_cookie).
         self.authenticator.cookie_controller.set_cookie = lambda: None
 
     def _check_password(self, library_login, username, password, *args, **kwargs) -> bool | None:
@@ -256,7 +255,13 @@ class SignIn:
                                          "nonce": secrets.token_hex(4)}
         st.session_state.pop(NOTICE_KEY, None)
 
-    def _write_pending_cookie(self) -> None:
+    def write_cookie(self) -> None:
+        """Hand a new sign-in's cookie to the browser; call on every signed-in run.
+
+        The component is drawn again on each run until it reports that the
+        browser has the cookie. dashboard.py draws it at the foot of the
+        sidebar, where its empty frame takes no room from the page.
+        """
         pending = st.session_state.get(PENDING_KEY)
         if not pending or self.authenticator is None:
             return
@@ -273,14 +278,17 @@ class SignIn:
     def watch_idle(self, signed_in: dbauth.SignedIn) -> None:
         """Clear the screen when the idle limit passes, even if nobody clicks.
 
-        A fragment re-checks once a minute without counting as activity; when
-        the session has run out it reruns the whole app, which shows sign-in.
+        A fragment re-checks (once a minute at the default 15-minute limit)
+        without counting as activity; when the session has run out it reruns the
+        whole app, which shows sign-in.
         """
-        if self.settings.idle_limit(signed_in.role) is None:
+        limit = self.settings.idle_limit(signed_in.role)
+        if limit is None:
             return
         token_hash = st.session_state[AUTH_KEY]["token_hash"]
+        every = max(5.0, min(60.0, limit.total_seconds() / 3))
 
-        @st.fragment(run_every=60)
+        @st.fragment(run_every=every)
         def idle_watch() -> None:
             if st.session_state.get(AUTH_KEY, {}).get("token_hash") != token_hash:
                 return
