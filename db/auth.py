@@ -97,16 +97,8 @@ def _aware(value: datetime) -> datetime:
 
 # --- throttling -------------------------------------------------------------
 
-def locked_until(session: Session, username: str, now: datetime | None = None) -> datetime | None:
-    """When the lock on ``username`` ends, or None when it is not locked."""
-    now = now or utcnow()
-    since = now - FAILURE_WINDOW - LOCK_DURATION
-    times = [_aware(t) for t in session.scalars(
-        select(LoginFailure.at)
-        .where(LoginFailure.username == normalize_username(username), LoginFailure.at > since,
-               LoginFailure.at <= now)
-        .order_by(LoginFailure.at)
-    )]
+def _lock_end(times: list[datetime], now: datetime) -> datetime | None:
+    """When the lock ends, given one name's recent failure times in order (None: not locked)."""
     lock_end: datetime | None = None
     for i, t in enumerate(times):
         if lock_end is not None and t < lock_end:
@@ -118,14 +110,34 @@ def locked_until(session: Session, username: str, now: datetime | None = None) -
     return lock_end if lock_end is not None and lock_end > now else None
 
 
-def locked_usernames(session: Session, now: datetime | None = None) -> set[str]:
-    """Every name locked right now (few rows: only recent failures are read)."""
+def _recent_failures(session: Session, now: datetime, names=None) -> dict[str, list[datetime]]:
+    # A lock can only be running if its failures fall in the last window + lock.
+    q = (select(LoginFailure.username, LoginFailure.at)
+         .where(LoginFailure.at > now - FAILURE_WINDOW - LOCK_DURATION, LoginFailure.at <= now)
+         .order_by(LoginFailure.username, LoginFailure.at))
+    if names is not None:
+        q = q.where(LoginFailure.username.in_(names))
+    found: dict[str, list[datetime]] = {}
+    for username, at in session.execute(q):
+        found.setdefault(username, []).append(_aware(at))
+    return found
+
+
+def locked_until(session: Session, username: str, now: datetime | None = None) -> datetime | None:
+    """When the lock on ``username`` ends, or None when it is not locked."""
     now = now or utcnow()
-    since = now - FAILURE_WINDOW - LOCK_DURATION
-    names = set(session.scalars(
-        select(LoginFailure.username).where(LoginFailure.at > since).distinct()
-    ))
-    return {n for n in names if locked_until(session, n, now) is not None}
+    name = normalize_username(username)
+    return _lock_end(_recent_failures(session, now, [name]).get(name, []), now)
+
+
+def locked_usernames(session: Session, now: datetime | None = None) -> set[str]:
+    """Every staff username locked right now, in one query.
+
+    Only real accounts are looked at, so a flood of made-up names costs nothing here.
+    """
+    now = now or utcnow()
+    recent = _recent_failures(session, now, select(Staff.username))
+    return {name for name, times in recent.items() if _lock_end(times, now) is not None}
 
 
 def record_failure(session: Session, typed_username: str, now: datetime | None = None) -> datetime | None:

@@ -106,6 +106,10 @@ def test_locked_inactive_and_passwordless_accounts_cannot_sign_in(session):
     now = T0 + minutes(5)
     for i in range(5):
         fail(session, "omar", T0 + timedelta(seconds=i))
+    for i in range(5):
+        fail(session, "made-up-name", T0 + timedelta(seconds=i))
+    # Only real accounts are reported (a flood of invented names costs nothing here).
+    assert auth.locked_usernames(session, now) == {"omar"}
     users = auth.login_credentials(session, now)["usernames"]
     assert set(users) == {"maya"}
     assert users["maya"]["roles"] == ["therapist"]
