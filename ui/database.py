@@ -25,7 +25,13 @@ class DatabaseUnavailable(RuntimeError):
 def _engine_for(url: str) -> Engine:
     # An exception here is not cached, so the next run tries again: the app
     # recovers by itself once the database is back.
-    engine = make_engine(url)
+    try:
+        engine = make_engine(url)
+    except OSError as exc:
+        # The folder of a SQLite database cannot be made (a file in the way, no
+        # permission): an outage to show calmly, retried on the next run.
+        log.warning("database folder unusable: %s", exc.__class__.__name__)
+        raise DatabaseUnavailable() from None
     try:
         upgrade(engine)
     except Exception:
@@ -35,8 +41,14 @@ def _engine_for(url: str) -> Engine:
 
 
 def get_engine() -> Engine:
-    """The engine for the configured database, migrated to the newest schema once per process."""
-    return _engine_for(database_url())
+    """The engine for the configured database, migrated to the newest schema once per process.
+
+    The URL comes from ``db.config.database_url`` given the secrets Streamlit
+    loaded, so the app and its demo-mode decision read the same secrets.
+    """
+    from .settings import app_secrets
+
+    return _engine_for(database_url(app_secrets()))
 
 
 @contextmanager
