@@ -1,8 +1,13 @@
 """The one engine and session factory of the project."""
 from __future__ import annotations
 
+import os
+import sqlite3
+from pathlib import Path
+
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from .config import DATA_DIR, database_url
@@ -21,6 +26,51 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.close()
 
 
+def _file_id(path: Path) -> tuple[int, int] | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st.st_dev, st.st_ino
+
+
+def _missing(path: Path) -> OperationalError:
+    return OperationalError("(connect)", None, sqlite3.OperationalError(
+        f"the database file {path.name} is no longer where it was opened"))
+
+
+def _watch_sqlite_file(engine: Engine, path: Path) -> None:
+    """Refuse to carry on when the database file is removed or replaced.
+
+    SQLite keeps writing to a file that was deleted or moved while connections
+    hold it open (those writes are lost), and a new connection would silently
+    create an empty clinic in its place. Once this engine has opened the file,
+    a missing or different file is an outage: pooled connections to the old
+    file are dropped and no new file is created; when the file is back, the
+    next connection works again.
+    """
+    opened: dict[str, tuple[int, int] | None] = {"id": None}
+
+    @event.listens_for(engine, "do_connect")
+    def _refuse_to_create(dialect, conn_rec, cargs, cparams):
+        if opened["id"] is not None and _file_id(path) is None:
+            raise _missing(path)
+
+    @event.listens_for(engine, "connect")
+    def _remember(dbapi_connection, record):
+        record.info["kap_file"] = _file_id(path)
+        if opened["id"] is None:
+            opened["id"] = record.info["kap_file"]
+
+    @event.listens_for(engine, "checkout")
+    def _same_file(dbapi_connection, record, proxy):
+        now = _file_id(path)
+        if now != record.info.get("kap_file"):
+            # Invalidate this pooled connection; the error reaches the caller as an outage.
+            record.invalidate()
+            raise _missing(path)
+
+
 def make_engine(url: str | None = None, **kwargs) -> Engine:
     """An engine for ``url`` (default: the configured database).
 
@@ -32,8 +82,6 @@ def make_engine(url: str | None = None, **kwargs) -> Engine:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
-            from pathlib import Path
-
             path = Path(parsed.database)
             if path.parent == DATA_DIR:
                 DATA_DIR.mkdir(mode=0o700, exist_ok=True)
@@ -42,6 +90,8 @@ def make_engine(url: str | None = None, **kwargs) -> Engine:
         kwargs.setdefault("connect_args", {}).setdefault("timeout", SQLITE_BUSY_TIMEOUT_MS / 1000)
         engine = create_engine(url, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas)
+        if parsed.database and parsed.database != ":memory:" and not parsed.query.get("uri"):
+            _watch_sqlite_file(engine, Path(parsed.database).resolve())
         return engine
     kwargs.setdefault("pool_pre_ping", True)
     if parsed.get_backend_name() == "postgresql":
