@@ -14,6 +14,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -21,7 +22,6 @@ from sqlalchemy import select
 
 from db.engine import make_engine, session_factory
 from db.models import Patient, Staff
-from db.queries.team_meeting import first_name
 from tests.apptest_support import (
     DEMO_AS_OF,
     DEMO_PASSWORDS,
@@ -49,6 +49,10 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+HOSTILE_LINK = "](http://example.invalid/x)"
+HOSTILE_AUTOLINK = "www.example.invalid"
+
+
 @pytest.fixture(scope="module")
 def clinic(tmp_path_factory) -> str:
     path = tmp_path_factory.mktemp("team-meeting-browser") / "clinic.db"
@@ -56,12 +60,34 @@ def clinic(tmp_path_factory) -> str:
 
 
 @pytest.fixture(scope="module")
-def server(clinic, tmp_path_factory) -> Iterator[str]:
-    secrets = tmp_path_factory.mktemp("secrets") / "secrets.toml"
+def hostile_clinic(tmp_path_factory) -> str:
+    """A small clinic whose every therapist's first name is a Markdown link and
+    an autolink: the screen must show them as typed (st.table renders Markdown)."""
+    path = tmp_path_factory.mktemp("team-meeting-hostile") / "clinic.db"
+    url = build_demo_clinic(path, patients=40)
+    engine = make_engine(url)
+    try:
+        with session_factory(engine)() as s:
+            for staff in s.scalars(select(Staff).where(Staff.role == "therapist")):
+                words = staff.full_name.split()
+                at = 1 if words[0] in ("Dr.", "Dr") else 0
+                words[at] = f"[{words[at]}{HOSTILE_LINK}"
+                words.append(HOSTILE_AUTOLINK)
+                staff.full_name = " ".join(words)
+            s.commit()
+    finally:
+        engine.dispose()
+    return url
+
+
+@contextmanager
+def _serve(database_url: str, workdir: Path) -> Iterator[str]:
+    """``streamlit run dashboard.py`` on a free port against ``database_url``."""
+    secrets = workdir / "secrets.toml"
     secrets.write_text(f'[auth]\ncookie_key = "{TEST_COOKIE_KEY}"\n')
     port = _free_port()
-    env = {**os.environ, "DATABASE_URL": clinic, "KAP_TODAY": DEMO_AS_OF.isoformat()}
-    log = (tmp_path_factory.mktemp("server") / "streamlit.log").open("w")
+    env = {**os.environ, "DATABASE_URL": database_url, "KAP_TODAY": DEMO_AS_OF.isoformat()}
+    log = (workdir / "streamlit.log").open("w")
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "dashboard.py", "--server.port", str(port),
          "--server.headless", "true", "--browser.gatherUsageStats", "false",
@@ -88,6 +114,18 @@ def server(clinic, tmp_path_factory) -> Iterator[str]:
         except subprocess.TimeoutExpired:
             proc.kill()
         log.close()
+
+
+@pytest.fixture(scope="module")
+def server(clinic, tmp_path_factory) -> Iterator[str]:
+    with _serve(clinic, tmp_path_factory.mktemp("server")) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def hostile_server(hostile_clinic, tmp_path_factory) -> Iterator[str]:
+    with _serve(hostile_clinic, tmp_path_factory.mktemp("hostile-server")) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
@@ -133,8 +171,7 @@ def _identifiers(url: str) -> tuple[list[tuple[str, str, str]], set[str]]:
         with session_factory(engine)() as s:
             patients = [tuple(r) for r in s.execute(
                 select(Patient.first_name, Patient.last_name, Patient.patient_id))]
-            staff = {first_name(n) for n in s.scalars(select(Staff.full_name))}
-            staff |= {w for n in s.scalars(select(Staff.full_name)) for w in n.split()}
+            staff = {w for n in s.scalars(select(Staff.full_name)) for w in re.findall(r"\w+", n)}
     finally:
         engine.dispose()
     return patients, staff
@@ -216,5 +253,21 @@ def test_the_screen_refreshes_in_place(server, browser):
             "s => !document.body.innerText.includes(s)", arg=stamp, timeout=75_000)
         assert page.evaluate("() => window.__stillHere === true")  # no full reload
         assert "Needs discussion" in page.inner_text("body")
+    finally:
+        context.close()
+
+
+def test_markdown_in_names_shows_as_typed(hostile_server, browser):
+    context = browser.new_context(viewport={"width": 1920, "height": 1080})
+    page = context.new_page()
+    try:
+        _sign_in(page, hostile_server, "teamscreen")
+        page.get_by_text("Needs discussion").first.wait_for(timeout=15_000)
+        _settle(page)
+        # The page breaks autolinks with an invisible word joiner (U+2060).
+        body = page.inner_text("body").replace("\u2060", "")
+        assert HOSTILE_LINK in body
+        links = page.locator("[data-testid=stMain] a[href]")
+        assert links.count() == 0, [links.nth(i).evaluate("a => a.outerHTML") for i in range(min(3, links.count()))]
     finally:
         context.close()

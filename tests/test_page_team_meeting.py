@@ -19,7 +19,7 @@ from tests.apptest_support import (  # noqa: F401 - fixtures
     page_test,
 )
 from ui import team_meeting_data
-from ui.team_meeting_view import DISCUSSION_PER_PAGE, coming_week_chart, page_of
+from ui.team_meeting_view import DISCUSSION_PER_PAGE, _literal, coming_week_chart, page_of
 
 PAGE = "pages/team_meeting.py"
 
@@ -195,3 +195,16 @@ def test_coming_week_chart_gets_two_rows_per_day():
     values = next(iter(spec["datasets"].values()))
     assert len(values) == 14
     assert {v["What"] for v in values} == {"Infusions", "Sessions"}
+
+
+@pytest.mark.parametrize("hostile", [
+    "[Dan](http://example.invalid/x)", "_www.example.invalid", "dan@example.invalid",
+    "**Dan**", "<b>Dan</b>", "HTTPS://example.invalid", ":red[Dan]",
+])
+def test_cells_show_names_as_typed(hostile):
+    shown = _literal(hostile)
+    # No link pattern survives for the Markdown autolinker...
+    assert not re.search(r"(?i)(https?|ftp|mailto):|(^|[^a-z0-9])www\\?\.|\w@", shown)
+    # ...no Markdown mark is left unescaped, and the visible text is unchanged.
+    assert not re.search(r"(?<!\\)[*_\[\]()<>`]", shown)
+    assert re.sub(r"\\(.)", r"\1", shown).replace("\u2060", "") == hostile
