@@ -15,16 +15,22 @@ import streamlit as st
 from db.clock import today
 from ui.access import require_page_access
 from ui.database import guard_database
+from ui.settings import session_settings
 from ui.team_meeting_data import load_team_meeting, minute_key
 from ui.team_meeting_view import CONTAINER_KEY, WALL_CSS, render
 
 REFRESH_SECONDS = 60
-# Fragment reruns skip dashboard.py's session check; a whole-app rerun this
-# often lets a revoked or expired wall display fall back to the sign-in page.
+# Fragment reruns skip dashboard.py's session check. Roles with an idle limit
+# have the shell's idle watch (which also sees revocation, without counting as
+# activity); the wall display has none, so a whole-app rerun this often lets a
+# revoked or expired display fall back to the sign-in page.
 RECHECK_SIGN_IN_MINUTES = 5
 FULL_RUN_KEY = "_team_meeting_full_run_minute"  # one int, overwritten: no growth
 
-require_page_access(__file__)
+user = require_page_access(__file__)
+# Only where nothing else re-checks: a full run counts as activity, and must not
+# keep a therapist who left this page open from being signed out when idle.
+recheck_here = session_settings().idle_limit(user.role) is None
 st.html(WALL_CSS)
 st.session_state[FULL_RUN_KEY] = int(time.time() // 60)
 
@@ -32,7 +38,7 @@ st.session_state[FULL_RUN_KEY] = int(time.time() // 60)
 @st.fragment(run_every=REFRESH_SECONDS)
 def meeting_screen() -> None:
     minute = int(time.time() // 60)
-    if minute - st.session_state.get(FULL_RUN_KEY, minute) >= RECHECK_SIGN_IN_MINUTES:
+    if recheck_here and minute - st.session_state.get(FULL_RUN_KEY, minute) >= RECHECK_SIGN_IN_MINUTES:
         st.rerun(scope="app")
     with guard_database():
         meeting = load_team_meeting(today(), minute_key(), None)
