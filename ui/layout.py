@@ -4,6 +4,7 @@ from __future__ import annotations
 import streamlit as st
 
 from .access import CurrentUser
+from .text import md_escape
 
 DEMO_BADGE = "Demo data: synthetic patients, not a real clinic"
 
@@ -16,7 +17,7 @@ def demo_badge() -> None:
 def sidebar(user: CurrentUser, *, demo: bool) -> bool:
     """Who is signed in, their role, and a sign-out button; True when it was pressed."""
     with st.sidebar:
-        st.markdown(f"**{user.full_name}**")
+        st.markdown(f"**{md_escape(user.full_name)}**")
         st.caption(f"{user.role_label} · signed in as `{user.username}`")
         if demo:
             st.badge("Demo data", icon=":material/science:", color="orange")

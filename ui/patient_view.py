@@ -25,6 +25,7 @@ from db.queries.patient import (
     TimelineEvent,
 )
 from ui import theme
+from ui.text import md_escape  # noqa: F401 (re-exported for older imports)
 
 KIND_LABELS = {"preparation": "Preparation", "infusion": "Infusion", "integration": "Integration"}
 KIND_SHAPES = {"Preparation": "diamond", "Infusion": "circle", "Integration": "square"}
@@ -488,16 +489,6 @@ def render_habit(h: HabitAdherence, weeks: pd.DataFrame, calendar: pd.DataFrame,
             done = calendar[calendar["State"] == "done"]
             numbers(done[["Date", "Day"]].sort_values("Date", ascending=False),
                     "Days done", Date=st.column_config.DateColumn(format="ddd D MMM YYYY"))
-
-
-def md_escape(text: str) -> str:
-    """Text from the database, shown literally inside Markdown.
-
-    Streamlit escapes HTML, but Markdown marks (* _ [ ] ` # $ ...) would still
-    restyle a name or turn it into a link or formula. Line breaks and other
-    control characters become spaces, so a name stays on its line."""
-    text = "".join(" " if ch.isspace() or ord(ch) < 32 else ch for ch in text)
-    return "".join("\\" + ch if ch in "\\`*_{}[]()#+-.!|~<>$" else ch for ch in text)
 
 
 def render_outcomes(rec: PatientRecord) -> None:

@@ -26,6 +26,7 @@ from . import theme
 from .access import CurrentUser
 from .database import db_session
 from .forms import FieldSlots, flash, fresh_choice, save, seen_version, show_flash
+from .text import md_escape
 
 STATUS_WORDS = {"scheduled": "Booked", "attended": "Attended", "no_show": "No-show",
                 "cancelled": "Cancelled", "completed": "Completed"}
@@ -35,9 +36,9 @@ EARLIEST = date(1900, 1, 1)
 
 
 def minimum_header(patient: q.PatientForm, count: q.MinimumCount | None) -> None:
-    st.subheader(f"{patient.first_name} {patient.last_name}")
-    st.caption(f"Chart {patient.chart} · primary therapist {patient.therapist_name} · "
-               f"intake {fmt_day(patient.intake_date)}")
+    st.subheader(f"{md_escape(patient.first_name)} {md_escape(patient.last_name)}")
+    st.caption(f"Chart {md_escape(patient.chart)} · primary therapist "
+               f"{md_escape(patient.therapist_name)} · intake {fmt_day(patient.intake_date)}")
     if count is None:
         st.info("No treatment series yet: start one under Infusions. The count of integration "
                 "sessions against the minimum appears once it starts.", icon=":material/info:")
