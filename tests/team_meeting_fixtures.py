@@ -175,9 +175,14 @@ def build_team_clinic(session: Session) -> TeamClinic:
 
     # Habit held: 3 of 3 days in each of the last five complete weeks.
     p = c.patients["habit_held"] = b.patient("Barnaby", "Kettleworth", dana)
-    _compliant_series(b, p[0], dana, -100)
+    _compliant_series(b, p[0], dana, -50)
     # Week k back starts on Monday -2 - 7k; Monday to Wednesday done.
     b.habit(p[0], 3, -60, [-2 - 7 * w + k for w in range(1, 6) for k in range(3)])
+
+    # The same held habit, but discharged long ago: not shown as a win every week.
+    p = c.patients["held_gone"] = b.patient("Philippa", "Worthington", lee)
+    _compliant_series(b, p[0], lee, -200)
+    b.habit(p[0], 3, -300, [-2 - 7 * w + k for w in range(1, 6) for k in range(3)])
 
     # Compliant, window closed this month (last infusion -17, window end -10).
     p = c.patients["closed_ok"] = b.patient("Rosalind", "Featherstone", lee)

@@ -104,6 +104,7 @@ def test_wins(session, clinic):
     # One line per patient: PHQ-9 named first, the GAD-7 remission counted.
     assert wins[1].detail == "PHQ-9 20 to 4, remission (+1 more)"
     assert wins[2].detail == "Habit held 5 weeks running"
+    assert clinic.code("held_gone") not in {w.code for w in wins}
     # Staying below the remission line from a baseline already below it is no win.
     assert clinic.code("was_fine") not in {w.code for w in wins}
     # A score from last month is no longer news.

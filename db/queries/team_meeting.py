@@ -55,9 +55,9 @@ CLOSED_LOOKBACK_DAYS = 7
 HABIT_LOW_BELOW = 0.25  # done / target, in each of the last two complete weeks
 HABIT_HELD_WEEKS = 4
 HABIT_WEEKS = 4  # the engine's reporting window (its streaks look further back)
-# A slipping habit is raised for patients in care: a series active, or its
-# window closed within this many days. Habits of patients discharged months ago
-# would otherwise fill the meeting.
+# Habits (slipping or held) are shown for patients in care: a series active,
+# or its window closed within this many days. Habits of patients discharged
+# months ago would otherwise fill the meeting, every week.
 IN_CARE_AFTER_WINDOW_DAYS = 56
 COMING_DAYS = 7
 # Outcome wins are news only when the score that shows them is recent.
@@ -274,9 +274,8 @@ def _discussion(series: Sequence[SeriesCompliance], outcomes: Sequence[OutcomeSu
         if o.instrument == "PHQ-9" and o.worsening:
             add(o.patient_pk, PHQ9_WORSE, _progress(current.get(o.patient_pk)),
                 f"PHQ-9 up from {o.baseline} to {o.latest}", (-abs(o.change or 0), o.patient_pk))
-    in_care = _in_care(series, as_of)
     for h in habits:
-        if h.patient_pk in in_care and _habit_slipping(h, as_of):
+        if _habit_slipping(h, as_of):
             add(h.patient_pk, HABIT_LOW, _progress(current.get(h.patient_pk)),
                 "A habit under 25% two weeks running", (h.habit_id,))
 
@@ -376,7 +375,10 @@ def team_meeting(session: Session, as_of: date, *, therapist_id: int | None = No
     week_start, week_end = week_bounds(as_of)
     series = compute_compliance(session, as_of, therapist_id=therapist_id)
     outcomes = outcome_summaries(session, as_of, therapist_id=therapist_id)
-    habits = habit_adherence(session, as_of, weeks=HABIT_WEEKS, therapist_id=therapist_id)
+    in_care = _in_care(series, as_of)
+    # Read only the habits of patients in care: the rule above, and the costliest read.
+    habits = (habit_adherence(session, as_of, weeks=HABIT_WEEKS, patient_ids=sorted(in_care))
+              if in_care else [])
 
     discussion = _discussion(series, outcomes, habits, as_of)
     wins = _wins(series, outcomes, habits, as_of, week_start)
