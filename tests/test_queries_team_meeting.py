@@ -81,6 +81,7 @@ def test_needs_discussion_in_the_issues_order(session, clinic):
     assert by_code[clinic.code("prep")].progress == "0 of 6"
     assert by_code[clinic.code("phq")].reason == "PHQ-9 up from 9 to 15"
     assert by_code[clinic.code("habit_low")].progress == "2 of 2"
+    assert by_code[clinic.code("habit_low")].reason == "A habit under 25% two weeks running"
 
 
 def test_window_closed_more_than_a_week_ago_is_not_listed(session, clinic):

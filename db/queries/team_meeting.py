@@ -4,8 +4,8 @@ The screen hangs on a wall where visitors walk past, so the result types below
 have no field that could hold a name, a chart number, a date of birth or
 intentions: a patient is only ``initials`` plus the random ``pseudonym`` code,
 a therapist only a first name. Full names never leave the database here (the
-initials are cut in SQL) and the chart numbers the protocol engine returns are
-used as nothing but sort keys inside this module.
+initials are cut in SQL), and nothing from the chart numbers in the protocol
+engine's results is copied into them.
 
 Every protocol figure (status, flags, responses, streaks) comes from
 ``db.protocol``; this module only selects, orders and words them, and adds the
@@ -33,6 +33,7 @@ from ..protocol import (
     compute_compliance,
     habit_adherence,
     is_remission,
+    monday,
     outcome_summaries,
 )
 
@@ -127,9 +128,9 @@ class _Label:
 
 
 def week_bounds(as_of: date) -> tuple[date, date]:
-    """Monday and Sunday of the week that holds ``as_of``."""
-    monday = as_of - timedelta(days=as_of.weekday())
-    return monday, monday + timedelta(days=6)
+    """Monday and Sunday of the week that holds ``as_of`` (the engine's weeks)."""
+    start = monday(as_of)
+    return start, start + timedelta(days=6)
 
 
 # Titles are not first names: "Dr. Maya Lee" is "Maya" on the screen.
@@ -228,8 +229,8 @@ def _series_topic(sc: SeriesCompliance, as_of: date) -> str | None:
 
 def _habit_slipping(h: HabitAdherence, as_of: date) -> bool:
     """Under the threshold in each of the two newest complete weeks."""
-    monday, _ = week_bounds(as_of)
-    wanted = {monday - timedelta(days=7), monday - timedelta(days=14)}
+    this_week = monday(as_of)
+    wanted = {this_week - timedelta(days=7), this_week - timedelta(days=14)}
     weeks = [w for w in h.weekly if w.week_start in wanted]
     return (len(weeks) == 2
             and all(w.target > 0 and w.done / w.target < HABIT_LOW_BELOW for w in weeks))
@@ -277,7 +278,7 @@ def _discussion(series: Sequence[SeriesCompliance], outcomes: Sequence[OutcomeSu
     for h in habits:
         if _habit_slipping(h, as_of):
             add(h.patient_pk, HABIT_LOW, _progress(current.get(h.patient_pk)),
-                "A habit under 25% two weeks running", (h.habit_id,))
+                f"A habit under {HABIT_LOW_BELOW:.0%} two weeks running", (h.habit_id,))
 
     rows = []
     for pk, found in hits.items():
