@@ -1,9 +1,11 @@
 """How the team meeting screen looks: big type for a meeting-room TV.
 
 All data goes through ordinary Streamlit elements (metric, table, chart), which
-escape text; the only raw HTML is the static style sheet below, which holds no
-data. The style is scoped to the page's own container, so other pages keep
-their normal size.
+escape HTML; st.table also renders Markdown, so every cell goes through
+``_literal`` first. The only raw HTML is the static style sheet below, which
+holds no data. The style is scoped to the page's own container (the padding
+and header rules apply while this page is shown), so other pages keep their
+normal size.
 """
 from __future__ import annotations
 
