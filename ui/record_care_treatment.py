@@ -19,6 +19,7 @@ from db.recording import (
 )
 
 from .access import CurrentUser
+from .record_care_view import table_height
 from .forms import FieldSlots, flash, fresh_choice, save, seen_version, show_flash
 
 OUTCOMES = {"completed": "Completed", "no_show": "No-show", "cancelled": "Cancelled"}
@@ -44,7 +45,7 @@ def treatment_section(user: CurrentUser, patient: q.PatientForm, series: list[q.
             {"Date": fmt_day(i.date), "Status": STATUS_WORDS[i.status],
              "Dose (mg/kg)": f"{i.dose_mg_per_kg:g}" if i.dose_mg_per_kg else "—",
              "Route": i.route or "—"} for i in current.infusions
-        ]), hide_index=True, width="stretch")
+        ]), hide_index=True, width="stretch", height=table_height(len(current.infusions)))
     left, right = st.columns(2)
     if current.status == "active":
         with left:
@@ -103,6 +104,7 @@ def _schedule_form(user: CurrentUser, series: q.SeriesItem) -> None:
 def _record_form(user: CurrentUser, series: q.SeriesItem) -> None:
     open_items = [i for i in series.infusions if i.status == "scheduled"]
     if not open_items:
+        show_flash("record_infusion")
         st.caption("No booked infusions waiting to be recorded.")
         return
     versions = {i.id: seen_version("infusion", i.id, i.version) for i in open_items}

@@ -53,9 +53,19 @@ def minimum_header(patient: q.PatientForm, count: q.MinimumCount | None) -> None
         st.write(count.reason or count.text + ".")
 
 
+ROW_PX = 35
+
+
+def table_height(rows: int, most: int = 12) -> int:
+    """Room for every row up to ``most``: the grid otherwise keeps its old height after
+    a save adds a row, hiding it until scrolled."""
+    return ROW_PX * (min(rows, most) + 1) + 3
+
+
 def _table(rows: list[dict]) -> None:
     if rows:
-        st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+        st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch",
+                     height=table_height(len(rows)))
 
 
 def sessions_section(user: CurrentUser, patient: q.PatientForm, items: list[q.SessionItem],
@@ -90,6 +100,8 @@ def sessions_section(user: CurrentUser, patient: q.PatientForm, items: list[q.Se
     open_items = [i for i in items if i.status == "scheduled"]
     with record:
         if not open_items:
+            # The confirmation of the last booking recorded, now that its form is gone.
+            show_flash("record_session")
             st.caption("No booked sessions waiting to be recorded.")
             return
         versions = {i.id: seen_version("session", i.id, i.version) for i in open_items}
