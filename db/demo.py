@@ -468,7 +468,9 @@ class _Generator:
             status = "active"
         elif done >= planned:
             status = "completed"
-        elif rng.random() < 0.7:
+        elif rng.random() < 0.5 or as_of - day > timedelta(days=90):
+            # Drop-outs are discontinued; a clinic closes the ones it missed within a
+            # few months, so only recent drop-outs are still open and stalled.
             status, reason = "discontinued", rng.choice(DISCONTINUE_REASONS)
         else:
             # Stalled: still active, nothing booked. The team should notice.
