@@ -37,7 +37,8 @@ with st.expander("Add a new patient", icon=":material/person_add:"):
 with db_session() as session:
     chart = st.query_params.get("patient")
     linked = find_patient(session, chart) if chart else None
-    if linked and can_view(session, user.role, user.id, linked) and "rc_patient" not in st.session_state:
+    first_visit = "rc_patient" not in st.session_state
+    if linked and first_visit and can_view(session, user.role, user.id, linked):
         st.session_state[PICKED] = linked.pk
     if user.role == "therapist":
         options = q.caseload_options(session, user.id)
@@ -45,7 +46,8 @@ with db_session() as session:
         text = st.text_input("Find a patient", placeholder="name or chart number", key="rc_find")
         options = [q.PatientOption(r.pk, r.chart, r.name)
                    for r in search_patients(session, text, therapist_id=None)]
-        held = st.session_state.get(PICKED) or getattr(st.session_state.get("rc_patient"), "pk", None)
+        held = (st.session_state.get(PICKED)
+                or getattr(st.session_state.get("rc_patient"), "pk", None))
         if held and all(o.pk != held for o in options):
             form = q.patient_form(session, held)
             if form:

@@ -56,7 +56,8 @@ def habit_forms(user: CurrentUser, patient: q.PatientForm, running: list[q.Habit
     with add_col, st.form("add_habit"):
         st.markdown("**Add a habit**")
         slots = FieldSlots()
-        name = st.text_input("Habit", placeholder="exercise, journaling, meditation…", key="ah_name")
+        name = st.text_input("Habit", placeholder="exercise, journaling, meditation…",
+                             key="ah_name")
         slots.slot("name")
         target = st.number_input("Target days a week (1–7)", value=3, step=1, key="ah_target")
         slots.slot("target_per_week")

@@ -25,11 +25,13 @@ from .forms import FieldSlots, flash, fresh_choice, save, seen_version, show_fla
 OUTCOMES = {"completed": "Completed", "no_show": "No-show", "cancelled": "Cancelled"}
 ROUTE_WORDS = {"IV": "IV (intravenous)", "IM": "IM (intramuscular)", "SL": "SL (sublingual)",
                "IN": "IN (intranasal)"}
+PATTERN_WORDS = {2: "Mon/Wed/Fri", 3: "Mon/Thu"}
 STATUS_WORDS = {"scheduled": "Booked", "completed": "Completed", "no_show": "No-show",
                 "cancelled": "Cancelled"}
 
 
-def treatment_section(user: CurrentUser, patient: q.PatientForm, series: list[q.SeriesItem]) -> None:
+def treatment_section(user: CurrentUser, patient: q.PatientForm,
+                      series: list[q.SeriesItem]) -> None:
     if not series:
         _start_form(user, patient)
         return
@@ -89,7 +91,7 @@ def _schedule_form(user: CurrentUser, series: q.SeriesItem) -> None:
                                 step=1, key="si_count")
         slots.slot("count")
         weeks = st.radio("Spread over", [2, 3], horizontal=True, key="si_weeks",
-                         format_func=lambda w: f"{w} weeks ({'Mon/Wed/Fri' if w == 2 else 'Mon/Thu'} for six)")
+                         format_func=lambda w: f"{w} weeks ({PATTERN_WORDS[w]} for six)")
         slots.slot("weeks")
         show_flash("schedule")
         if st.form_submit_button("Book infusions", type="primary"):

@@ -110,7 +110,8 @@ def sessions_section(user: CurrentUser, patient: q.PatientForm, items: list[q.Se
             st.markdown("**Record how a booked session went**")
             slots = FieldSlots()
             item = st.selectbox("Booked session", open_items,
-                                format_func=lambda i: f"{fmt_day(i.date)} · {i.kind}", key="rs_item")
+                                format_func=lambda i: f"{fmt_day(i.date)} · {i.kind}",
+                                key="rs_item")
             slots.slot("session")
             status = st.radio("Outcome", list(OUTCOME_CHOICES), horizontal=True,
                               format_func=OUTCOME_CHOICES.get, key="rs_status")
@@ -140,7 +141,8 @@ def scores_section(user: CurrentUser, patient: q.PatientForm, scores: list[q.Sco
     with form_col, st.form("add_score"):
         slots = FieldSlots()
         instrument = st.selectbox("Instrument", list(INSTRUMENT_MAX),
-                                  format_func=lambda i: f"{i} (0–{INSTRUMENT_MAX[i]})", key="sc_instrument")
+                                  format_func=lambda i: f"{i} (0–{INSTRUMENT_MAX[i]})",
+                                  key="sc_instrument")
         slots.slot("instrument")
         on = st.date_input("Date", value=clock.today(), format="YYYY-MM-DD", key="sc_date")
         slots.slot("date")
@@ -197,8 +199,9 @@ def _reassign_form(user: CurrentUser, patient: q.PatientForm, version: int) -> N
         slots = FieldSlots()
         ids = [o.id for o in options]
         names = {o.id: o.full_name for o in options}
+        current = ids.index(patient.therapist_id) if patient.therapist_id in ids else 0
         chosen = st.selectbox("Hand over to", ids, format_func=names.get, key="ra_therapist",
-                              index=ids.index(patient.therapist_id) if patient.therapist_id in ids else 0)
+                              index=current)
         slots.slot("therapist_id")
         show_flash("reassign")
         if st.form_submit_button("Reassign"):

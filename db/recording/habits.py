@@ -149,9 +149,10 @@ def save_habit_week(session: Session, actor: ActorLike, patient_pk: int, week_st
                     log.completed = d in done
             # The explicit version bump is the optimistic lock on the grid: a
             # concurrent save of the same week finds its version gone.
+            expected = expected_versions[habit_id]
             bumped = session.execute(
-                update(Habit).where(Habit.id == habit_id, Habit.version == expected_versions[habit_id])
-                .values(version=expected_versions[habit_id] + 1)
+                update(Habit).where(Habit.id == habit_id, Habit.version == expected)
+                .values(version=expected + 1)
                 .execution_options(synchronize_session=False)
             ).rowcount
             if bumped != 1:

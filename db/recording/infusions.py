@@ -129,7 +129,8 @@ def schedule_series_infusions(session: Session, actor: ActorLike, series_id: int
             session.add(Infusion(series_id=series.id, date=d, time=at, status="scheduled"))
         session.flush()
         audit.record(session, actor.username, "infusion.schedule", patient.patient_id,
-                     series_id=series.id, before=None, after={"dates": [d.isoformat() for d in dates]})
+                     series_id=series.id, before=None,
+                     after={"dates": [d.isoformat() for d in dates]})
     return dates
 
 
@@ -182,8 +183,8 @@ def set_infusion_status(session: Session, actor: ActorLike, infusion_id: int, st
             if series.status == "discontinued":
                 errors.add("status", f"Series {series.number} was discontinued.")
             if dose_mg_per_kg is None or not 0 < dose_mg_per_kg <= MAX_DOSE_MG_PER_KG:
-                errors.add("dose_mg_per_kg",
-                           f"Enter the dose in mg/kg: more than 0 and at most {MAX_DOSE_MG_PER_KG:g}.")
+                errors.add("dose_mg_per_kg", "Enter the dose in mg/kg: more than 0 and at most "
+                                             f"{MAX_DOSE_MG_PER_KG:g}.")
             if route not in ROUTES:
                 errors.add("route", f"Choose the route: {', '.join(ROUTES)}.")
         errors.raise_if_any()

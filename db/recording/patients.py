@@ -111,10 +111,12 @@ def add_patient(session: Session, actor: ActorLike, *, patient_id: str, first_na
 def _first_event(session: Session, patient_pk: int) -> date | None:
     """The patient's earliest recorded event of any kind: the intake may not move past it."""
     dates = union_all(
-        select(func.min(TherapySession.date).label("d")).where(TherapySession.patient_id == patient_pk),
+        select(func.min(TherapySession.date).label("d"))
+        .where(TherapySession.patient_id == patient_pk),
         select(func.min(Infusion.date).label("d")).join(TreatmentSeries)
         .where(TreatmentSeries.patient_id == patient_pk),
-        select(func.min(OutcomeMeasure.date).label("d")).where(OutcomeMeasure.patient_id == patient_pk),
+        select(func.min(OutcomeMeasure.date).label("d"))
+        .where(OutcomeMeasure.patient_id == patient_pk),
     ).subquery()
     return session.scalar(select(func.min(dates.c.d)))
 
