@@ -68,7 +68,7 @@ def test_hand_built_october(session):
     assert charts["C004"].why == "At risk"
     assert charts["C007"].why == "Stalled"
     assert charts["C008"].why == "Preparation due"
-    assert charts["C002"].why == "Non-compliant"
+    assert charts["C002"].why == "Not compliant"
     assert "preparation" in charts["C002"].reason.lower()
     assert [e.patient_id for e in report.exceptions][:2] == ["C002", "C003"]
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import altair as alt
 
+from db.protocol.compliance import FLAG_LABELS, STATUS_LABELS
+
 PRIMARY = "#2F6F73"      # deep teal: buttons, links, the main series
 BACKGROUND = "#FFFFFF"
 SURFACE = "#F2F6F6"      # sidebar and secondary surfaces
@@ -24,21 +26,21 @@ NEUTRAL = "#7A8790"
 # Categorical series in charts: distinguishable, muted, teal first.
 CATEGORY = ["#2F6F73", "#C38D3A", "#5B7DB1", "#8C6BA8", "#6E9E57", "#B5655A", "#7A8790"]
 
-# status -> (Material icon, words, colour)
+# status -> (Material icon, words, colour); the words are the protocol engine's own.
 STATUS_DISPLAY: dict[str, tuple[str, str, str]] = {
-    "compliant": (":material/check_circle:", "Compliant", GOOD),
-    "on_track": (":material/schedule:", "On track", PRIMARY),
-    "at_risk": (":material/warning:", "At risk", CAUTION),
-    "non_compliant": (":material/error:", "Not compliant", ALERT),
-    "not_started": (":material/radio_button_unchecked:", "Not started", NEUTRAL),
-    "discontinued": (":material/block:", "Discontinued", NEUTRAL),
+    "compliant": (":material/check_circle:", STATUS_LABELS["compliant"], GOOD),
+    "on_track": (":material/schedule:", STATUS_LABELS["on_track"], PRIMARY),
+    "at_risk": (":material/warning:", STATUS_LABELS["at_risk"], CAUTION),
+    "non_compliant": (":material/error:", STATUS_LABELS["non_compliant"], ALERT),
+    "not_started": (":material/radio_button_unchecked:", STATUS_LABELS["not_started"], NEUTRAL),
+    "discontinued": (":material/block:", STATUS_LABELS["discontinued"], NEUTRAL),
 }
 
 # flag -> (Material icon, words, colour)
 FLAG_DISPLAY: dict[str, tuple[str, str, str]] = {
-    "stalled": (":material/pause_circle:", "Stalled", CAUTION),
-    "prep_due": (":material/event_upcoming:", "Preparation due", PRIMARY),
-    "unrecorded": (":material/edit_off:", "Not recorded", ALERT),
+    "stalled": (":material/pause_circle:", FLAG_LABELS["stalled"], CAUTION),
+    "prep_due": (":material/event_upcoming:", FLAG_LABELS["prep_due"], PRIMARY),
+    "unrecorded": (":material/edit_off:", FLAG_LABELS["unrecorded"], ALERT),
 }
 
 # For places that cannot draw Material icons (table cells, chart legends, PDFs):

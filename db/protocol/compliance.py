@@ -57,11 +57,12 @@ STATUS_LABELS = {
     "compliant": "Compliant",
     "on_track": "On track",
     "at_risk": "At risk",
-    "non_compliant": "Non-compliant",
+    "non_compliant": "Not compliant",
     "not_started": "Not started",
     "discontinued": "Discontinued",
 }
-FLAG_LABELS = {"stalled": "Stalled", "prep_due": "Preparation due", "unrecorded": "Unrecorded"}
+# The words every page, export and report uses; ui.theme adds icons and colours to them.
+FLAG_LABELS = {"stalled": "Stalled", "prep_due": "Preparation due", "unrecorded": "Not recorded"}
 
 # Only these statuses take part in any rule; cancelled and no-show rows are
 # filtered out in SQL so they are never read.

@@ -26,7 +26,9 @@ from sqlalchemy.orm import Session
 
 from ..models import Infusion, Patient, Staff, TherapySession, TreatmentSeries
 from ..protocol import (
+    FLAG_LABELS,
     INSTRUMENTS,
+    STATUS_LABELS,
     HabitAdherence,
     OutcomeSummary,
     SeriesCompliance,
@@ -39,10 +41,10 @@ from ..protocol import (
 
 # Topics of the "needs discussion" list, in the order the issue asks for; a
 # patient appears once, under the first topic that applies.
-CLOSED_NON_COMPLIANT = "Not compliant"
-AT_RISK = "At risk"
-STALLED = "Stalled"
-PREP_DUE = "Prep due"
+CLOSED_NON_COMPLIANT = STATUS_LABELS["non_compliant"]
+AT_RISK = STATUS_LABELS["at_risk"]
+STALLED = FLAG_LABELS["stalled"]
+PREP_DUE = "Prep due"  # shorter than the engine's words: it must fit a wall-screen cell
 PHQ9_WORSE = "PHQ-9 worse"
 HABIT_LOW = "Habit slipping"
 TOPICS = (CLOSED_NON_COMPLIANT, AT_RISK, STALLED, PREP_DUE, PHQ9_WORSE, HABIT_LOW)
