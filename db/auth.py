@@ -221,9 +221,10 @@ def check_session(session: Session, token_hash_value: str, settings: SessionSett
     row = session.scalar(select(AuthSession).where(AuthSession.token_hash == token_hash_value))
     if row is None:
         return SessionCheck(None, "unknown")
-    if row.ended_at is not None:
-        return SessionCheck(None, "ended")
     staff = session.get(Staff, row.staff_id)
+    if row.ended_at is not None:
+        # Deactivating ends the sessions at once; the user should still hear why.
+        return SessionCheck(None, "inactive" if staff is None or not staff.active else "ended")
     if staff is None or not staff.active:
         _end(session, row, now, "deactivated")
         return SessionCheck(None, "inactive")
