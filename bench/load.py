@@ -41,6 +41,9 @@ class LoadResult:
     rss_start_mb: float = 0.0
     rss_peak_mb: float = 0.0
     wall_seconds: float = 0.0
+    server_cpu_seconds: float = 0.0
+    load_before: str = ""
+    load_after: str = ""
 
     @property
     def loaded(self) -> int:
@@ -57,6 +60,15 @@ def percentile(values: list[float], pct: float) -> float:
     ordered = sorted(values)
     rank = max(1, math.ceil(pct / 100 * len(ordered)))
     return ordered[rank - 1]
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time the process has used so far."""
+    import os
+
+    with open(f"/proc/{pid}/stat") as fh:
+        fields = fh.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _proc_kb(pid: int, key: str) -> float:
@@ -148,10 +160,15 @@ def run_load(*, sessions: int = 20, username: str = "therapist", timeout_s: floa
         result = LoadResult(sessions, DEMO_PATIENTS)
         try:
             result.rss_start_mb = _proc_kb(server.process.pid, "VmRSS") / 1024
-            began = time.monotonic()
+            from bench.machine import load_average
+
+            result.load_before = load_average()
+            began, cpu_before = time.monotonic(), _cpu_seconds(server.process.pid)
             asyncio.run(_drive(server.url, sessions, username, DEMO_PASSWORDS[username], result,
                                server.process.pid, timeout_s))
             result.wall_seconds = time.monotonic() - began
+            result.server_cpu_seconds = _cpu_seconds(server.process.pid) - cpu_before
+            result.load_after = load_average()
             if server.process.poll() is not None:
                 result.failures.append("the server exited")
         finally:
@@ -181,10 +198,14 @@ def section(result: LoadResult, when: datetime) -> str:
         f"| Caseload reload to fully rendered, median | {percentile(result.render_seconds, 50):.2f} s |",
         f"| Sign-in to caseload rendered, 95th percentile | {result.p95(result.sign_in_seconds):.2f} s |",
         f"| Server memory (RSS) before / peak | {result.rss_start_mb:.0f} MB / {result.rss_peak_mb:.0f} MB |",
-        f"| Wall time for the whole run | {result.wall_seconds:.1f} s |",
+        f"| Wall time for the whole run / server CPU time in it | {result.wall_seconds:.1f} s / "
+        f"{result.server_cpu_seconds:.1f} s |",
+        f"| Machine load average (1/5/15 min) | before {result.load_before}, after {result.load_after} |",
         "",
         "Fully rendered: the script has finished and the caseload table is drawn. Peak memory "
-        "is the kernel's high-water mark (`VmHWM`) of the streamlit process.",
+        "is the kernel's high-water mark (`VmHWM`) of the streamlit process. The browsers run on "
+        "the same two cores as the server, so the times include rendering 20 pages in Chromium; "
+        "the server's CPU time shows its own share.",
         END,
     ]
     return "\n".join(lines)
