@@ -41,6 +41,7 @@ CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                "--disable-component-update", "--disable-sync", "--no-first-run"]
 ARTIFACTS = PROJECT_ROOT / "test-artifacts"
+ACTION_TIMEOUT_MS = 90_000
 SETTLED = "[data-testid='stApp'][data-test-script-state='notRunning']"
 
 
@@ -143,13 +144,23 @@ def browser() -> Iterator[object]:
 
     with sync_playwright() as p:
         chromium = p.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
+        new_context = chromium.new_context
+
+        def patient_context(*args, **kwargs):
+            # Playwright's 30 s default is tight for a Streamlit rerun on two busy cores
+            # (CI runs servers and browsers side by side); a real hang still fails.
+            context = new_context(*args, **kwargs)
+            context.set_default_timeout(ACTION_TIMEOUT_MS)
+            return context
+
+        chromium.new_context = patient_context
         try:
             yield chromium
         finally:
             chromium.close()
 
 
-def wait_settled(page, timeout: float = 30_000, pause: float = 0.6) -> None:
+def wait_settled(page, timeout: float = ACTION_TIMEOUT_MS, pause: float = 0.6) -> None:
     """Wait until the script has stopped running and stays stopped for a moment.
 
     The state flips between back-to-back reruns (the cookie component causes
