@@ -50,7 +50,10 @@ else:
     # A fresh key after each opening, so coming back does not reopen the same row.
     st.session_state.setdefault("caseload_table_n", 0)
     table_key = f"caseload_table_{st.session_state['caseload_table_n']}"
-    frame = view.caseload_frame(shown, with_therapist=therapist_id is None)
+    listed = shown[:view.MAX_TABLE_ROWS]
+    if len(listed) < len(shown):
+        st.caption(view.truncated_caption(len(listed), len(shown)))
+    frame = view.caseload_frame(listed, with_therapist=therapist_id is None)
     chart = view.render_table(frame, key=table_key)
     if chart is not None:
         st.session_state["caseload_table_n"] += 1

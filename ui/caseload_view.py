@@ -176,6 +176,18 @@ def open_patient(chart: str) -> None:
     st.switch_page(PATIENT, query_params={"patient": chart})
 
 
+# The table lists at most this many patients, those who need attention first,
+# so what the browser receives is bounded on a network of any size (issue 9:
+# at most 2,000 rows a page); search, filters and the therapist picker reach
+# everyone else.
+MAX_TABLE_ROWS = 300
+
+
+def truncated_caption(listed: int, shown: int) -> str:
+    return (f"Listing the {listed} who need attention most of these {shown:,}: search, filter "
+            "or pick a therapist to find anyone else.")
+
+
 def as_of_caption(as_of: date, shown: int, total: int) -> str:
     return (f"As of {as_of:%a} {as_of.day} {as_of:%b %Y} · {shown} of {total} patients shown, "
             "those who need attention first · select a row to open the patient")

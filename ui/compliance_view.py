@@ -107,10 +107,28 @@ def therapist_frame(rows: Sequence[TherapistFigures]) -> pd.DataFrame:
     } for t in rows])
 
 
+# What the browser receives stays bounded on a network of any size (issue 9:
+# at most 2,000 rows a page): the most urgent exceptions and the therapists
+# furthest behind. The CSV downloads carry every exception.
+MAX_EXCEPTION_ROWS = 300
+MAX_THERAPIST_ROWS = 200
+
+
+def furthest_behind(rows: Sequence[TherapistFigures], limit: int) -> list[TherapistFigures]:
+    """The ``limit`` therapists with the lowest compliance rate (none yet: last)."""
+    return sorted(rows, key=lambda t: (t.figures.compliance_rate is None,
+                                       t.figures.compliance_rate or 0.0,
+                                       t.therapist_name.lower(), t.therapist_id))[:limit]
+
+
 def render_therapists(rows: Sequence[TherapistFigures]) -> None:
     if not rows:
         st.info("No therapist has series in this scope.")
         return
+    if len(rows) > MAX_THERAPIST_ROWS:
+        st.caption(f"The {MAX_THERAPIST_ROWS} therapists with the lowest compliance rate, of "
+                   f"{len(rows):,}; choose a therapist above to see anyone else's figures.")
+        rows = furthest_behind(rows, MAX_THERAPIST_ROWS)
     pct = {"format": "%.1f%%", "min_value": 0, "max_value": 100}
     st.dataframe(
         therapist_frame(rows), hide_index=True, width="stretch",
@@ -158,6 +176,10 @@ def render_exceptions(rows: Sequence[ExceptionRow], key: str,
     if not rows:
         st.success("No exceptions in this period.", icon=":material/check_circle:")
         return None
+    if len(rows) > MAX_EXCEPTION_ROWS:
+        st.caption(f"The {MAX_EXCEPTION_ROWS} most urgent of {len(rows):,} exceptions; the "
+                   "Exceptions CSV under Downloads lists them all.")
+        rows = rows[:MAX_EXCEPTION_ROWS]
     event = st.dataframe(
         exceptions_frame(rows, names), hide_index=True, width="stretch", key=key,
         on_select="rerun", selection_mode="single-row",

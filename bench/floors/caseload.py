@@ -11,5 +11,5 @@ therapist_id = int(therapist) if therapist else None
 with session() as s:
     rows = caseload(s, today(), therapist_id=therapist_id)
 view.render_tiles(tiles(rows))
-shown = filter_rows(rows)
+shown = filter_rows(rows)[:view.MAX_TABLE_ROWS]
 st.dataframe(view.caseload_frame(shown, with_therapist=therapist_id is None), hide_index=True)
