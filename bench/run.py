@@ -342,7 +342,26 @@ def write_markdown(path: Path, *, started: datetime, load_before: str, load_afte
     ]
     if NOTES_PATH.exists():
         parts += [NOTES_PATH.read_text().rstrip(), ""]
+    kept = kept_sections(path)
+    if kept:
+        parts += [kept, ""]
     path.write_text("\n".join(parts))
+
+
+# Sections other tools write into the same file (bench/load.py's browser load
+# test), each between its own markers: a rerun of this harness keeps them.
+KEPT_SECTIONS = (("<!-- load:begin -->", "<!-- load:end -->"),)
+
+
+def kept_sections(path: Path) -> str:
+    if not path.exists():
+        return ""
+    text = path.read_text()
+    out = []
+    for begin, end in KEPT_SECTIONS:
+        if begin in text and end in text.split(begin, 1)[1]:
+            out.append(begin + text.split(begin, 1)[1].split(end, 1)[0] + end)
+    return "\n\n".join(out)
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
