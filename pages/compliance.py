@@ -61,7 +61,7 @@ if picked_row is not None:
 
 st.subheader("Trend, last 12 months")
 st.caption("Line: compliance rate of the series closed each month. Bars: how many closed.")
-st.altair_chart(view.trend_chart(points), theme=None)
+st.vega_lite_chart(data.trend_spec(now, settings.version, therapist_id), theme=None)
 
 if therapist_id is None:
     st.subheader("By therapist")

@@ -8,13 +8,17 @@ user: callers pass the scope.
 """
 from __future__ import annotations
 
+from contextlib import nullcontext
 from datetime import date
+
+import altair as alt
 
 import streamlit as st
 
 from db.protocol import ProtocolConfig, SeriesCompliance, compute_compliance, load_settings
 from db.queries import compliance as cq
 from db.queries.periods import Period
+from ui.compliance_view import trend_chart
 from ui.database import db_session
 
 CACHE_TTL_SECONDS = 300
@@ -60,6 +64,20 @@ def trend(today: date, settings_version: int, therapist_id: int | None) -> list[
 
 
 @st.cache_data(ttl=CACHE_TTL_SECONDS, max_entries=DERIVED_MAX_ENTRIES, show_spinner=False)
+def trend_spec(today: date, settings_version: int, therapist_id: int | None) -> dict:
+    """The trend chart as a Vega-Lite spec, for ``st.vega_lite_chart``.
+
+    Altair builds and validates a chart against the Vega-Lite schema each
+    time it is drawn; that was most of a warm rerun of this page. Keyed like
+    ``trend``, so it is built once per figures, not once per rerun.
+    """
+    chart = trend_chart(trend(today, settings_version, therapist_id))
+    # As st.altair_chart does: Altair's default theme only adds sizes Streamlit ignores.
+    with alt.theme.enable("none") if alt.theme.active == "default" else nullcontext():
+        return chart.to_dict()
+
+
+@st.cache_data(ttl=CACHE_TTL_SECONDS, max_entries=DERIVED_MAX_ENTRIES, show_spinner=False)
 def therapist_options() -> list[tuple[int, str]]:
     with db_session() as session:
         return cq.therapist_options(session)
@@ -70,3 +88,4 @@ def clear() -> None:
     compliance_rows.clear()
     period_report.clear()
     trend.clear()
+    trend_spec.clear()
