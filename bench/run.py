@@ -313,7 +313,8 @@ def write_markdown(path: Path, *, started: datetime, load_before: str, load_afte
         "",
         f"**Targets: {len(checks) - len(missed)} of {len(checks)} met.**"
         + ("" if not missed else " Missed: " + "; ".join(
-            f"{r.clinic.label} {r.case.name}: {c.what} {c.figure:.2f} > {c.limit:g}"
+            f"{r.clinic.label} {r.case.name}: {c.what} {c.figure:,.{0 if c.limit >= 100 else 2}f}"
+            f" > {c.limit:,g}"
             for r in results for c in r.checks if not c.met)
            + "".join(f"; import {r.backend} {r.ratio:.2f} > {IMPORT_RATIO:g}"
                      for r in imports if r.ratio > IMPORT_RATIO)),
