@@ -22,7 +22,7 @@ from db.models import HabitLog, Patient
 from . import clinics as clinic_mod
 from . import importing, machine
 from .apptest import PROJECT_ROOT, PairTiming, ScriptFailed, measure_pair
-from .cases import CLINIC_WIDE, SCOPED, Case, cases
+from .cases import SCOPED, Case, cases
 
 BENCH_DIR = Path(__file__).resolve().parent
 RESULTS_PATH = BENCH_DIR / "results.md"
