@@ -89,3 +89,44 @@ def test_eight_writers_two_hundred_sessions_each(engine):
                                      .group_by(TherapySession.patient_id)).all())
         assert per_patient == {p: 2 * SESSIONS_EACH for p in patients}
     print(f"\n{engine.dialect.name}: {total} audited saves by {WRITERS} writers in {took:.1f} s")
+
+
+def test_eight_writers_racing_for_the_same_bookings_get_messages_not_errors(engine):
+    """All 8 try to book the same 25 days for one patient: one booking per day is
+    saved, every other writer gets the form's plain message, never a database error."""
+    factory = session_factory(engine)
+    actors, patients = _setup(factory)
+    days = [TODAY + timedelta(days=1 + n) for n in range(25)]
+    outcomes: list[tuple[int, date, str]] = []
+    lock = threading.Lock()
+    start = threading.Barrier(WRITERS)
+
+    def writer(i: int) -> None:
+        start.wait()
+        for day in days:
+            try:
+                with factory() as s:
+                    # The patient's therapist (in several tabs) and the four directors.
+                    actor = actors[i] if actors[i].role == "medical_director" else actors[0]
+                    recording.book_session(s, actor, patients[0], kind="preparation", on=day)
+                result = "saved"
+            except recording.ValidationError as refused:
+                result = "message" if "already has" in refused.errors.get("date", "") else f"other: {refused}"
+            except Exception as exc:  # noqa: BLE001 - any of these would reach a user
+                result = f"error: {exc.__class__.__name__}: {exc}"
+            with lock:
+                outcomes.append((i, day, result))
+
+    threads = [threading.Thread(target=writer, args=(i,)) for i in range(WRITERS)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=300)
+    errors = [o for o in outcomes if o[2] not in ("saved", "message")]
+    assert not errors, errors[:3]
+    saved_days = sorted(d for _, d, r in outcomes if r == "saved")
+    assert saved_days == days  # exactly one per day
+    with factory() as s:
+        assert s.scalar(select(func.count()).select_from(TherapySession)) == len(days)
+        assert s.scalar(select(func.count()).select_from(AuditEvent)
+                        .where(AuditEvent.action == "session.book")) == len(days)
