@@ -366,7 +366,12 @@ def kept_sections(path: Path) -> str:
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(
+        prog="python -m bench",
+        description="Time every page beside its floor script on demo clinics of growing size "
+                    "(SQLite, and PostgreSQL when given), measure what each page sends to the "
+                    "browser, the import against a bare executemany and peak memory; print one "
+                    "table and write it to bench/results.md.")
     p.add_argument("--sizes", default=None,
                    help="clinic sizes, comma-separated (default 500,5000,50000; --quick: 500)")
     p.add_argument("--postgres", default=os.environ.get("TEST_DATABASE_URL") or None,
