@@ -43,6 +43,7 @@ class LoadResult:
     wall_seconds: float = 0.0
     server_cpu_seconds: float = 0.0
     load_before: str = ""
+    artifacts: Path | None = None
     load_after: str = ""
 
     @property
@@ -83,12 +84,15 @@ async def _one(browser, url: str, username: str, password: str, result: LoadResu
                timeout_ms: float) -> None:
     context = await browser.new_context(viewport={"width": 1366, "height": 768})
     page = await context.new_page()
+    phase = "opening the app"
     try:
         began = time.monotonic()
         await page.goto(url, timeout=timeout_ms)
+        phase = "waiting for the sign-in form"
         user_box = page.get_by_role("textbox", name="Username")
         await user_box.wait_for(timeout=timeout_ms)
         await page.wait_for_selector(SETTLED, timeout=timeout_ms)
+        phase = "signing in"
         await user_box.fill(username)
         await page.get_by_role("textbox", name="Password").fill(password)
         await page.get_by_role("button", name="Sign in").click()
@@ -96,9 +100,17 @@ async def _one(browser, url: str, username: str, password: str, result: LoadResu
         result.sign_in_seconds.append(time.monotonic() - began)
         # The cookie is written by a component after sign-in; give it its turn.
         await page.wait_for_timeout(1500)
+        phase = "reloading the caseload"
         result.render_seconds.append(await _reload(page, timeout_ms))
     except Exception as exc:  # noqa: BLE001 - counted and reported, not raised
-        result.failures.append(f"session {i}: {exc.__class__.__name__}: {str(exc).splitlines()[0]}")
+        result.failures.append(f"session {i} {phase}: {exc.__class__.__name__}: "
+                               f"{str(exc).splitlines()[0]}")
+        if result.artifacts is not None:
+            result.artifacts.mkdir(parents=True, exist_ok=True)
+            try:
+                await page.screenshot(path=str(result.artifacts / f"load-stuck-{i}.png"), timeout=10_000)
+            except Exception:  # noqa: BLE001 - the picture is a bonus
+                pass
     finally:
         await context.close()
 
@@ -132,7 +144,7 @@ async def _drive(url: str, sessions: int, username: str, password: str, result: 
         sampler = asyncio.create_task(sample())
         try:
             await asyncio.wait_for(asyncio.gather(*(
-                _one(browser, url, username, password, result, i, timeout_s * 1000)
+                _one(browser, url, username, password, result, i, timeout_s * 1000 * 0.4)
                 for i in range(sessions))), timeout=timeout_s)
         except asyncio.TimeoutError:
             result.failures.append(f"not all sessions finished within {timeout_s:.0f} s")
@@ -145,7 +157,7 @@ async def _drive(url: str, sessions: int, username: str, password: str, result: 
 
 
 def run_load(*, sessions: int = 20, username: str = "therapist", timeout_s: float = 150,
-             clinic: Path | None = None) -> LoadResult:
+             clinic: Path | None = None, artifacts: Path | None = None) -> LoadResult:
     """Start a server on a copy of ``clinic`` (default: a fresh test demo clinic) and load it."""
     from tests.apptest_support import DEMO_PASSWORDS, DEMO_PATIENTS, build_demo_clinic
     from tests.browser_support import start_server, stop_server
@@ -157,7 +169,7 @@ def run_load(*, sessions: int = 20, username: str = "therapist", timeout_s: floa
         else:
             shutil.copy(clinic, work / "clinic.db")
         server = start_server(work)
-        result = LoadResult(sessions, DEMO_PATIENTS)
+        result = LoadResult(sessions, DEMO_PATIENTS, artifacts=artifacts)
         try:
             result.rss_start_mb = _proc_kb(server.process.pid, "VmRSS") / 1024
             from bench.machine import load_average
