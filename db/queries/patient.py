@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import Protocol
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
@@ -106,8 +107,19 @@ def find_patient(session: Session, chart: str) -> PatientRef | None:
     return PatientRef(*row) if row else None
 
 
-def can_view(session: Session, user_role: str, user_id: int, patient: PatientRef | None) -> bool:
+class OnACaseload(Protocol):
+    """A patient as :func:`can_view` needs it: a :class:`PatientRef` or a ``Patient`` row."""
+
+    @property
+    def therapist_id(self) -> int: ...
+
+
+def can_view(session: Session, user_role: str, user_id: int,
+             patient: OnACaseload | None) -> bool:
     """May this user open this patient's record? The one place that decides.
+
+    ``db.recording`` asks it too before any write, so reading and writing a
+    record follow the same rule.
 
     ``session`` is taken so that the rule can grow (cover for an absent
     colleague, say) without every caller changing; today the patient's primary

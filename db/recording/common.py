@@ -19,10 +19,11 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from .. import audit, clock
 from ..models import Patient
+from ..queries.patient import can_view
 
 T = TypeVar("T")
 
-# Roles that record care, and the one rule of whose patients they may touch.
+# Roles that record care; whose patients they may touch is ``can_view``'s rule.
 RECORDING_ROLES = ("therapist", "medical_director")
 
 
@@ -114,10 +115,11 @@ def check_role(actor: ActorLike, roles: tuple[str, ...], doing: str) -> None:
         raise AccessDenied(f"Your role may not {doing}.")
 
 
-def check_patient_access(actor: ActorLike, patient: Patient) -> None:
-    """Therapists write to their own patients only; the medical director to any."""
+def check_patient_access(session: Session, actor: ActorLike, patient: Patient) -> None:
+    """Write to a patient only where the record may be read (``can_view``):
+    therapists their own patients, the medical director any."""
     check_role(actor, RECORDING_ROLES, "record care")
-    if actor.role == "therapist" and patient.therapist_id != actor.id:
+    if not can_view(session, actor.role, actor.id, patient):
         raise AccessDenied("This patient is not on your caseload.", patient.patient_id)
 
 
@@ -127,7 +129,7 @@ def load_patient(session: Session, actor: ActorLike, patient_pk: int) -> Patient
     patient = session.get(Patient, patient_pk, populate_existing=True)
     if patient is None:
         raise ValidationError({"patient": "This patient no longer exists."})
-    check_patient_access(actor, patient)
+    check_patient_access(session, actor, patient)
     return patient
 
 
