@@ -19,7 +19,8 @@ from tests.apptest_support import (  # noqa: F401 - fixtures
     page_test,
 )
 from ui import team_meeting_data
-from ui.team_meeting_view import DISCUSSION_PER_PAGE, _literal, coming_week_chart, page_of
+from ui.team_meeting_view import DISCUSSION_PER_PAGE, coming_week_chart, page_of
+from ui.text import md_escape
 
 PAGE = "pages/team_meeting.py"
 
@@ -202,7 +203,7 @@ def test_coming_week_chart_gets_two_rows_per_day():
     "**Dan**", "<b>Dan</b>", "HTTPS://example.invalid", ":red[Dan]",
 ])
 def test_cells_show_names_as_typed(hostile):
-    shown = _literal(hostile)
+    shown = md_escape(hostile)
     # No link pattern survives for the Markdown autolinker...
     assert not re.search(r"(?i)(https?|ftp|mailto):|(^|[^a-z0-9])www\\?\.|\w@", shown)
     # ...no Markdown mark is left unescaped, and the visible text is unchanged.

@@ -25,7 +25,7 @@ from db.queries.patient import (
     TimelineEvent,
 )
 from ui import theme
-from ui.text import md_escape  # noqa: F401 (re-exported for older imports)
+from ui.text import md_escape
 
 KIND_LABELS = {"preparation": "Preparation", "infusion": "Infusion", "integration": "Integration"}
 KIND_SHAPES = {"Preparation": "diamond", "Infusion": "circle", "Integration": "square"}

@@ -2,14 +2,13 @@
 
 All data goes through ordinary Streamlit elements (metric, table, chart), which
 escape HTML; st.table also renders Markdown, so every cell goes through
-``_literal`` first. The only raw HTML is the static style sheet below, which
+``ui.text.md_escape`` first. The only raw HTML is the static style sheet below, which
 holds no data. The style is scoped to the page's own container (the padding
 and header rules apply while this page is shown), so other pages keep their
 normal size.
 """
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from datetime import date
 
@@ -19,7 +18,7 @@ import streamlit as st
 
 from db.queries import team_meeting as tm
 from ui import theme
-from ui.patient_view import md_escape
+from ui.text import md_escape
 
 CONTAINER_KEY = "team-meeting"
 # Rows that fit a 1920x1080 screen in the type size below; more rows page by themselves.
@@ -140,35 +139,23 @@ def _paged_title(title: str, total: int, page: int, pages: int) -> str:
     return f"{title} ({total}){more}"
 
 
-# Streamlit's Markdown turns URLs, "www." and e-mail addresses in plain text into
-# links after escapes are resolved; an invisible word joiner breaks the pattern.
-_JOINER = "\u2060"
-_SCHEME_OR_WWW = re.compile(r"(?i)(?<![a-z0-9])(https?|ftp|mailto|www)(?=[:.])")
-
-
-def _literal(text: str) -> str:
-    """Text shown as typed in a Markdown table cell, never as markup or a link."""
-    unlinked = _SCHEME_OR_WWW.sub(lambda m: m.group(1) + _JOINER, text)
-    return md_escape(unlinked.replace("@", _JOINER + "@"))
-
-
 def discussion_rows(rows: Sequence[tm.DiscussionItem]) -> pd.DataFrame:
     # st.table renders cells as Markdown: every value is escaped to show as typed.
     return pd.DataFrame([{
-        "Topic": _literal(f"{TOPIC_ICONS[r.topic]} {r.topic}"),
-        "Patient": _literal(f"{r.initials} {r.code}"),
-        "Therapist": _literal(r.therapist),
-        "Infusions": _literal(r.progress),
-        "Why": _literal(r.reason),
+        "Topic": md_escape(f"{TOPIC_ICONS[r.topic]} {r.topic}"),
+        "Patient": md_escape(f"{r.initials} {r.code}"),
+        "Therapist": md_escape(r.therapist),
+        "Infusions": md_escape(r.progress),
+        "Why": md_escape(r.reason),
     } for r in rows], columns=["Topic", "Patient", "Therapist", "Infusions", "Why"])
 
 
 def win_rows(rows: Sequence[tm.WinItem]) -> pd.DataFrame:
     # The detail names the kind of win, so one column holds both: a line each.
     return pd.DataFrame([{
-        "Patient": _literal(f"{w.initials} {w.code}"),
-        "Therapist": _literal(w.therapist),
-        "Win": _literal(f"{WIN_ICONS[w.kind]} {w.detail}"),
+        "Patient": md_escape(f"{w.initials} {w.code}"),
+        "Therapist": md_escape(w.therapist),
+        "Win": md_escape(f"{WIN_ICONS[w.kind]} {w.detail}"),
     } for w in rows], columns=["Patient", "Therapist", "Win"])
 
 
