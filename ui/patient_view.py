@@ -10,13 +10,20 @@ escape it (no raw HTML).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date, timedelta
+from datetime import date
 
 import altair as alt
 import pandas as pd
 import streamlit as st
 
-from db.protocol import BANDS, HabitAdherence, OutcomeSummary, SeriesCompliance, severity_band
+from db.protocol import (
+    BANDS,
+    HabitAdherence,
+    OutcomeSummary,
+    SeriesCompliance,
+    monday,
+    severity_band,
+)
 from db.queries.patient import (
     CalendarCell,
     HabitWeekRow,
@@ -449,7 +456,7 @@ def render_habits(rec: PatientRecord) -> None:
     calendar = calendar_frame(rec.calendar)
     for h in rec.habits:
         # From the habit's first week: the weeks before it began say nothing.
-        since = pd.Timestamp(h.start_date - timedelta(days=h.start_date.weekday()))
+        since = pd.Timestamp(monday(h.start_date))
         render_habit(h, weeks[(weeks["Habit"] == h.habit) & (weeks["Week of"] >= since)],
                      calendar[(calendar["Habit"] == h.habit) & (calendar["Week of"] >= since)],
                      rec.as_of)

@@ -82,6 +82,7 @@ class HabitAdherence:
 
 
 def monday(d: date) -> date:
+    """The Monday of ``d``'s week (weeks run Monday to Sunday, as the rules count them)."""
     return d - timedelta(days=d.weekday())
 
 

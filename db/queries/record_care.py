@@ -23,8 +23,7 @@ from ..models import (
     TherapySession,
     TreatmentSeries,
 )
-from ..protocol import STATUS_LABELS, compute_compliance
-from ..recording.habits import week_of
+from ..protocol import STATUS_LABELS, compute_compliance, monday
 
 # How far back the session list reaches for context; open bookings of any age are shown.
 RECENT_DAYS = 60
@@ -197,7 +196,7 @@ def patient_series(session: Session, patient_pk: int) -> list[SeriesItem]:
 
 def habit_week(session: Session, patient_pk: int, any_day: date) -> HabitWeekGrid:
     """The check-in grid of the week holding ``any_day``: habits running that week, ticked days."""
-    start = week_of(any_day)
+    start = monday(any_day)
     end = start + timedelta(days=6)
     habits = session.execute(
         select(Habit.id, Habit.name, Habit.target_per_week, Habit.start_date, Habit.end_date,

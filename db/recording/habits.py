@@ -10,6 +10,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from .. import audit, clock
 from ..models import Habit, HabitLog
+from ..protocol import monday
 from ..text_rules import control_character_problem
 from .common import (
     ActorLike,
@@ -32,9 +33,8 @@ def _snapshot(row: Habit) -> dict:
     return values(row, HABIT_FIELDS) | {"version": row.version}
 
 
-def week_of(d: date) -> date:
-    """The Monday of ``d``'s week (weeks run Monday to Sunday, as the rules count them)."""
-    return d - timedelta(days=d.weekday())
+# The habit grid saves the same weeks the adherence rules count: one definition.
+week_of = monday
 
 
 def add_habit(session: Session, actor: ActorLike, patient_pk: int, *, name: str,
