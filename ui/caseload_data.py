@@ -7,6 +7,7 @@ current user: pages pass the scope, after their own access check.
 """
 from __future__ import annotations
 
+import os
 from datetime import date
 
 import streamlit as st
@@ -16,7 +17,9 @@ from db.queries import caseload as cq
 from db.queries import patient as pq
 from ui.database import db_session
 
-CACHE_TTL_SECONDS = 60
+# How stale a caseload or record may be on a server other than the one that saved
+# the change (the README's figure). KAP_PAGE_CACHE_SECONDS shortens it for tests.
+CACHE_TTL_SECONDS = int(os.environ.get("KAP_PAGE_CACHE_SECONDS", "").strip() or 60)
 
 
 def settings_version() -> int:
