@@ -123,12 +123,28 @@ def check_patient_access(session: Session, actor: ActorLike, patient: Patient) -
         raise AccessDenied("This patient is not on your caseload.", patient.patient_id)
 
 
+def load_row(session: Session, model: type[T], pk: int, what: str) -> T:
+    """The row fresh from the database: a copy the session already holds may be
+    older than a save made meanwhile by someone else, and checks must see theirs."""
+    row = session.get(model, pk, populate_existing=True)
+    if row is None:
+        raise ValidationError({what: f"This {what} no longer exists."})
+    return row
+
+
+def reloader(model: type[T], pk: int,
+             snapshot: Callable[[T], dict[str, Any]]) -> Callable[[Session], dict[str, Any] | None]:
+    """``unit_of_work``'s ``reload``: the row's values as they are now, None once removed."""
+    def reload(session: Session) -> dict[str, Any] | None:
+        row = session.get(model, pk, populate_existing=True)
+        return None if row is None else snapshot(row)
+    return reload
+
+
 def load_patient(session: Session, actor: ActorLike, patient_pk: int) -> Patient:
     """The patient, fresh from the database, once the actor may write to them."""
     check_role(actor, RECORDING_ROLES, "record care")
-    patient = session.get(Patient, patient_pk, populate_existing=True)
-    if patient is None:
-        raise ValidationError({"patient": "This patient no longer exists."})
+    patient = load_row(session, Patient, patient_pk, "patient")
     check_patient_access(session, actor, patient)
     return patient
 

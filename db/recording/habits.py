@@ -20,6 +20,8 @@ from .common import (
     check_version,
     fmt_day,
     load_patient,
+    load_row,
+    reloader,
     unit_of_work,
     values,
 )
@@ -68,14 +70,8 @@ def add_habit(session: Session, actor: ActorLike, patient_pk: int, *, name: str,
 
 def end_habit(session: Session, actor: ActorLike, habit_id: int, end_date: date,
               expected_version: int) -> Saved:
-    def reload(s: Session):
-        row = s.get(Habit, habit_id, populate_existing=True)
-        return None if row is None else _snapshot(row)
-
-    with unit_of_work(session, actor, "habit", reload=reload):
-        row = session.get(Habit, habit_id, populate_existing=True)
-        if row is None:
-            raise ValidationError({"habit": "This habit no longer exists."})
+    with unit_of_work(session, actor, "habit", reload=reloader(Habit, habit_id, _snapshot)):
+        row = load_row(session, Habit, habit_id, "habit")
         patient = load_patient(session, actor, row.patient_id)
         check_version("habit", row, expected_version, _snapshot)
         errors = Errors()

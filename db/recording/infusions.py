@@ -14,12 +14,13 @@ from ..text_rules import control_character_problem
 from .common import (
     ActorLike,
     Errors,
-    ValidationError,
     check_not_before_intake,
     check_not_future,
     check_version,
     fmt_day,
     load_patient,
+    load_row,
+    reloader,
     unit_of_work,
     values,
 )
@@ -43,9 +44,7 @@ def _infusion_snapshot(row: Infusion) -> dict:
 
 
 def _load_series(session: Session, actor: ActorLike, series_id: int):
-    series = session.get(TreatmentSeries, series_id, populate_existing=True)
-    if series is None:
-        raise ValidationError({"series": "This series no longer exists."})
+    series = load_row(session, TreatmentSeries, series_id, "series")
     return series, load_patient(session, actor, series.patient_id)
 
 
@@ -163,14 +162,9 @@ def set_infusion_status(session: Session, actor: ActorLike, infusion_id: int, st
                         expected_version: int, *, dose_mg_per_kg: float | None = None,
                         route: str | None = None) -> Saved:
     """Record an infusion as completed (with dose and route), no-show or cancelled."""
-    def reload(s: Session):
-        row = s.get(Infusion, infusion_id, populate_existing=True)
-        return None if row is None else _infusion_snapshot(row)
-
+    reload = reloader(Infusion, infusion_id, _infusion_snapshot)
     with unit_of_work(session, actor, "infusion", reload=reload):
-        row = session.get(Infusion, infusion_id, populate_existing=True)
-        if row is None:
-            raise ValidationError({"infusion": "This infusion no longer exists."})
+        row = load_row(session, Infusion, infusion_id, "infusion")
         series, patient = _load_series(session, actor, row.series_id)
         check_version("infusion", row, expected_version, _infusion_snapshot)
         errors = Errors()
@@ -202,10 +196,7 @@ def set_infusion_status(session: Session, actor: ActorLike, infusion_id: int, st
 def discontinue_series(session: Session, actor: ActorLike, series_id: int, reason: str,
                        expected_version: int) -> Saved:
     """Stop a series with a reason; its infusions still booked from today on are cancelled."""
-    def reload(s: Session):
-        row = s.get(TreatmentSeries, series_id, populate_existing=True)
-        return None if row is None else _series_snapshot(row)
-
+    reload = reloader(TreatmentSeries, series_id, _series_snapshot)
     with unit_of_work(session, actor, "series", reload=reload):
         series, patient = _load_series(session, actor, series_id)
         check_version("series", series, expected_version, _series_snapshot)

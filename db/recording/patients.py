@@ -15,11 +15,11 @@ from .common import (
     AccessDenied,
     ActorLike,
     Errors,
-    ValidationError,
     check_role,
     check_version,
     fmt_day,
     load_patient,
+    reloader,
     unit_of_work,
     values,
 )
@@ -128,10 +128,7 @@ def update_patient(session: Session, actor: ActorLike, patient_pk: int, expected
     first_name, last_name = (first_name or "").strip(), (last_name or "").strip()
     intentions = (intentions or "").strip()
 
-    def reload(s: Session):
-        row = s.get(Patient, patient_pk, populate_existing=True)
-        return None if row is None else _snapshot(row)
-
+    reload = reloader(Patient, patient_pk, _snapshot)
     with unit_of_work(session, actor, "patient record", reload=reload):
         row = load_patient(session, actor, patient_pk)
         check_version("patient record", row, expected_version, _snapshot)
@@ -158,10 +155,7 @@ def reassign_therapist(session: Session, actor: ActorLike, patient_pk: int, ther
     Sessions still booked from today on move with the patient; past ones stay
     with whoever held them.
     """
-    def reload(s: Session):
-        row = s.get(Patient, patient_pk, populate_existing=True)
-        return None if row is None else _snapshot(row)
-
+    reload = reloader(Patient, patient_pk, _snapshot)
     with unit_of_work(session, actor, "patient record", reload=reload):
         check_role(actor, ("medical_director",), "reassign patients")
         row = load_patient(session, actor, patient_pk)

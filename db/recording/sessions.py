@@ -12,12 +12,13 @@ from ..models import SESSION_KINDS, TherapySession, TreatmentSeries
 from .common import (
     ActorLike,
     Errors,
-    ValidationError,
     check_not_before_intake,
     check_not_future,
     check_version,
     fmt_day,
     load_patient,
+    load_row,
+    reloader,
     unit_of_work,
     values,
 )
@@ -40,11 +41,8 @@ def _check_duration(errors: Errors, minutes: int | None) -> None:
         errors.add("duration_minutes", "Duration must be between 1 and 600 minutes.")
 
 
-def _reload(session_id: int):
-    def reload(session: Session):
-        row = session.get(TherapySession, session_id, populate_existing=True)
-        return None if row is None else values(row, SESSION_FIELDS) | {"version": row.version}
-    return reload
+def _snapshot(row: TherapySession) -> dict:
+    return values(row, SESSION_FIELDS) | {"version": row.version}
 
 
 def book_session(session: Session, actor: ActorLike, patient_pk: int, *, kind: str, on: date,
@@ -96,13 +94,11 @@ def book_session(session: Session, actor: ActorLike, patient_pk: int, *, kind: s
 def set_session_status(session: Session, actor: ActorLike, session_id: int, status: str,
                        expected_version: int, *, duration_minutes: int | None = None) -> Saved:
     """Record a booked session as attended, no-show or cancelled."""
-    with unit_of_work(session, actor, "session", reload=_reload(session_id)):
-        row = session.get(TherapySession, session_id, populate_existing=True)
-        if row is None:
-            raise ValidationError({"session": "This session no longer exists."})
+    reload = reloader(TherapySession, session_id, _snapshot)
+    with unit_of_work(session, actor, "session", reload=reload):
+        row = load_row(session, TherapySession, session_id, "session")
         patient = load_patient(session, actor, row.patient_id)
-        check_version("session", row, expected_version,
-                      lambda r: values(r, SESSION_FIELDS) | {"version": r.version})
+        check_version("session", row, expected_version, _snapshot)
         errors = Errors()
         if status not in OUTCOMES:
             errors.add("status", "Choose attended, no-show or cancelled.")
