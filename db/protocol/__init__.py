@@ -14,6 +14,7 @@ from .adherence import (
     habit_adherence,
     habit_calendar,
     monday,
+    week_bounds,
     week_counts,
     weekly_habit_series,
 )
@@ -64,7 +65,7 @@ from .settings import (
 __all__ = [
     "DEFAULT_WEEKS", "STREAK_LOOKBACK_WEEKS", "CalendarDay", "HabitAdherence", "HabitFigures",
     "HabitWeek", "WeekDone", "complete_weeks_before", "days_per_week", "evaluate_habit",
-    "habit_adherence", "habit_calendar", "monday", "week_counts", "weekly_habit_series",
+    "habit_adherence", "habit_calendar", "monday", "week_bounds", "week_counts", "weekly_habit_series",
     "FLAG_LABELS", "FLAG_ORDER", "PREP_DUE_WITHIN_DAYS", "STALLED_AFTER_DAYS", "STATUS_LABELS",
     "STATUS_ORDER", "InfusionRow", "InfusionSummary", "SeriesCompliance", "SeriesRow", "SessionRow",
     "assign_sessions", "attention_rank", "compute_compliance", "evaluate_patient",

@@ -86,6 +86,12 @@ def monday(d: date) -> date:
     return d - timedelta(days=d.weekday())
 
 
+def week_bounds(d: date) -> tuple[date, date]:
+    """Monday and Sunday of the week that holds ``d``."""
+    start = monday(d)
+    return start, start + timedelta(days=6)
+
+
 def complete_weeks_before(as_of: date, n: int) -> list[date]:
     """Mondays of the n complete weeks before the week holding as_of, oldest first."""
     this_week = monday(as_of)

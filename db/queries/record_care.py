@@ -23,7 +23,7 @@ from ..models import (
     TherapySession,
     TreatmentSeries,
 )
-from ..protocol import STATUS_LABELS, compute_compliance, monday
+from ..protocol import STATUS_LABELS, compute_compliance, week_bounds
 
 # How far back the session list reaches for context; open bookings of any age are shown.
 RECENT_DAYS = 60
@@ -196,8 +196,7 @@ def patient_series(session: Session, patient_pk: int) -> list[SeriesItem]:
 
 def habit_week(session: Session, patient_pk: int, any_day: date) -> HabitWeekGrid:
     """The check-in grid of the week holding ``any_day``: habits running that week, ticked days."""
-    start = monday(any_day)
-    end = start + timedelta(days=6)
+    start, end = week_bounds(any_day)
     habits = session.execute(
         select(Habit.id, Habit.name, Habit.target_per_week, Habit.start_date, Habit.end_date,
                Habit.version)

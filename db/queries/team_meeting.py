@@ -37,6 +37,7 @@ from ..protocol import (
     is_remission,
     monday,
     outcome_summaries,
+    week_bounds,
 )
 
 # Topics of the "needs discussion" list, in the order the issue asks for; a
@@ -127,12 +128,6 @@ class _Label:
     initials: str
     code: str
     therapist: str
-
-
-def week_bounds(as_of: date) -> tuple[date, date]:
-    """Monday and Sunday of the week that holds ``as_of`` (the engine's weeks)."""
-    start = monday(as_of)
-    return start, start + timedelta(days=6)
 
 
 # Titles are not first names: "Dr. Maya Lee" is "Maya" on the screen.
