@@ -37,8 +37,7 @@ from ui.text import md_escape
 KIND_LABELS = {"preparation": "Preparation", "infusion": "Infusion", "integration": "Integration"}
 KIND_SHAPES = {"Preparation": "diamond", "Infusion": "circle", "Integration": "square"}
 # Stored statuses told in words a clinician uses; completed and attended are one "Done".
-EVENT_STATUS = {"completed": "Done", "attended": "Done", "scheduled": "Booked",
-                "no_show": "No-show", "cancelled": "Cancelled"}
+EVENT_STATUS = theme.EVENT_STATUS_WORDS | {"completed": "Done", "attended": "Done"}
 # Booked is blue, not teal: beside the green of "done" it must read as different.
 BOOKED = theme.CATEGORY[2]
 EVENT_COLOURS = {"Done": theme.GOOD, "Booked": BOOKED, "No-show": theme.ALERT,

@@ -19,15 +19,13 @@ from db.recording import (
 )
 
 from .access import CurrentUser
-from .record_care_view import table_height
+from .record_care_view import STATUS_WORDS, table_height
 from .forms import FieldSlots, flash, fresh_choice, save, seen_version, show_flash
 
-OUTCOMES = {"completed": "Completed", "no_show": "No-show", "cancelled": "Cancelled"}
+OUTCOMES = {s: STATUS_WORDS[s] for s in ("completed", "no_show", "cancelled")}
 ROUTE_WORDS = {"IV": "IV (intravenous)", "IM": "IM (intramuscular)", "SL": "SL (sublingual)",
                "IN": "IN (intranasal)"}
 PATTERN_WORDS = {2: "Mon/Wed/Fri", 3: "Mon/Thu"}
-STATUS_WORDS = {"scheduled": "Booked", "completed": "Completed", "no_show": "No-show",
-                "cancelled": "Cancelled"}
 
 
 def treatment_section(user: CurrentUser, patient: q.PatientForm,

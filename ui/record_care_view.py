@@ -28,9 +28,8 @@ from .database import db_session
 from .forms import FieldSlots, flash, fresh_choice, save, seen_version, show_flash
 from .text import md_escape
 
-STATUS_WORDS = {"scheduled": "Booked", "attended": "Attended", "no_show": "No-show",
-                "cancelled": "Cancelled", "completed": "Completed"}
-OUTCOME_CHOICES = {"attended": "Attended", "no_show": "No-show", "cancelled": "Cancelled"}
+STATUS_WORDS = theme.EVENT_STATUS_WORDS
+OUTCOME_CHOICES = {s: STATUS_WORDS[s] for s in ("attended", "no_show", "cancelled")}
 BOOKING_CHOICES = {"scheduled": "Booked (upcoming)", **OUTCOME_CHOICES}
 EARLIEST = date(1900, 1, 1)
 

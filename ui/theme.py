@@ -51,6 +51,10 @@ STATUS_SYMBOL = {
 }
 FLAG_SYMBOL = {"stalled": "‖", "prep_due": "◷", "unrecorded": "✎"}
 
+# A stored infusion or session status in the words every form and chart uses.
+EVENT_STATUS_WORDS = {"scheduled": "Booked", "attended": "Attended", "completed": "Completed",
+                      "no_show": "No-show", "cancelled": "Cancelled"}
+
 # st.badge takes named colours only.
 BADGE_COLOUR = {GOOD: "green", PRIMARY: "blue", CAUTION: "orange", ALERT: "red", NEUTRAL: "gray"}
 
