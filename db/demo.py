@@ -357,7 +357,10 @@ class _Generator:
                 first = _weekday_before(as_of + timedelta(days=7))
             intake = as_of - timedelta(days=rng.randint(0, 14))
         else:
-            intake = as_of - timedelta(days=rng.randint(0, 540))
+            # A clinic keeps taking patients in: about a quarter came in over the last
+            # six weeks, so every caseload has series in progress, not only history.
+            recent = rng.random() < 0.25
+            intake = as_of - timedelta(days=rng.randint(0, 42) if recent else rng.randint(0, 540))
             first = _weekday(intake + timedelta(days=rng.randint(7, 28)))
         self.intake = intake
         age_days = int(rng.uniform(18.2, 75.0) * 365.25)
