@@ -10,6 +10,8 @@ from db.engine import session_factory
 from db.recording import (
     RecordChanged,
     ValidationError,
+    add_habit,
+    add_patient,
     book_infusion,
     book_session,
     discontinue_series,
@@ -96,3 +98,55 @@ def test_infusion_and_series_races_return_their_own_rows(engine, clinic):
         lambda s: discontinue_series(s, clinic.ther_a, series.id, "mine", series.version),
         lambda s: discontinue_series(s, clinic.director, series.id, "theirs", series.version))
     assert current["discontinued_reason"] == "theirs" and current["number"] == 1
+
+
+CONTROL = ("contains an invisible control character (U+0007) at position 2; "
+           "retype or paste the text again without it")
+
+
+def _add_patient(session, clinic, **change):
+    fields = dict(patient_id="C-9", first_name="Ada", last_name="Lane",
+                  date_of_birth=INTAKE.replace(year=1980), intake_date=INTAKE)
+    return add_patient(session, clinic.ther_a, **(fields | change))
+
+
+@pytest.mark.parametrize("change,field,message", [
+    ({"patient_id": " "}, "patient_id", "Enter the clinic's chart number."),
+    ({"patient_id": "C" * 65}, "patient_id", "At most 64 characters."),
+    ({"patient_id": "C\a9"}, "patient_id", f"The chart number {CONTROL}."),
+    ({"patient_id": "C-1"}, "patient_id", "Chart number C-1 is already in use."),
+    ({"first_name": ""}, "first_name", "Must not be empty."),
+    ({"last_name": "L" * 101}, "last_name", "At most 100 characters."),
+    ({"last_name": "L\ane"}, "last_name", f"The name {CONTROL}."),
+])
+def test_patient_text_messages(session, clinic, change, field, message):
+    with pytest.raises(ValidationError) as info:
+        _add_patient(session, clinic, **change)
+    assert info.value.errors == {field: message}
+
+
+@pytest.mark.parametrize("name,message", [
+    ("  ", "Name the habit, e.g. exercise, journaling, meditation."),
+    ("W" * 101, "At most 100 characters."),
+    ("W\alk", f"The name {CONTROL}."),
+    ("Walk", "This patient already has a habit called “Walk”."),
+])
+def test_habit_name_messages(session, clinic, name, message):
+    add_habit(session, clinic.ther_a, clinic.pat_a, name="Walk", target_per_week=3,
+              start_date=day(0))
+    with pytest.raises(ValidationError) as info:
+        add_habit(session, clinic.ther_a, clinic.pat_a, name=name, target_per_week=3,
+                  start_date=day(0))
+    assert info.value.errors == {"name": message}
+
+
+@pytest.mark.parametrize("reason,message", [
+    (" ", "Say why the series stops; the team reads this later."),
+    ("r" * 1001, "At most 1000 characters."),
+    ("r\a\nline two", f"The reason {CONTROL}."),
+])
+def test_discontinue_reason_messages(session, clinic, reason, message):
+    series = start_series(session, clinic.ther_a, clinic.pat_a)
+    with pytest.raises(ValidationError) as info:
+        discontinue_series(session, clinic.ther_a, series.id, reason, series.version)
+    assert info.value.errors == {"reason": message}

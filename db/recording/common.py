@@ -20,6 +20,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from .. import audit, clock
 from ..models import Patient
 from ..queries.patient import can_view
+from ..text_rules import control_character_problem
 
 T = TypeVar("T")
 
@@ -94,6 +95,22 @@ class Errors:
 def fmt_day(d: date) -> str:
     """A date as a clinician reads it: 'Mon 7 Dec 2026'."""
     return f"{d:%a} {d.day} {d:%b %Y}"
+
+
+def check_required_text(errors: Errors, field: str, value: str, *, empty: str, max_chars: int,
+                        noun: str, multiline: bool = False) -> bool:
+    """A field that must hold some text, at most ``max_chars`` long, without control
+    characters; ``empty`` says what to enter, ``noun`` names the field ('The name ...').
+    False when a message was added, so a caller checks duplicates only on good text."""
+    if not value:
+        errors.add(field, empty)
+    elif len(value) > max_chars:
+        errors.add(field, f"At most {max_chars} characters.")
+    elif problem := control_character_problem(value, multiline=multiline):
+        errors.add(field, f"The {noun} {problem}.")
+    else:
+        return True
+    return False
 
 
 def check_not_future(errors: Errors, field: str, d: date | None, what: str) -> None:

@@ -11,12 +11,12 @@ from sqlalchemy.orm.exc import StaleDataError
 from .. import audit, clock
 from ..models import Habit, HabitLog
 from ..protocol import monday
-from ..text_rules import control_character_problem
 from .common import (
     ActorLike,
     Errors,
     ValidationError,
     check_not_before_intake,
+    check_required_text,
     check_version,
     fmt_day,
     load_patient,
@@ -46,14 +46,11 @@ def add_habit(session: Session, actor: ActorLike, patient_pk: int, *, name: str,
     with unit_of_work(session, actor, "habit", duplicate=duplicate):
         patient = load_patient(session, actor, patient_pk)
         errors = Errors()
-        if not name:
-            errors.add("name", "Name the habit, e.g. exercise, journaling, meditation.")
-        elif len(name) > MAX_NAME_CHARS:
-            errors.add("name", f"At most {MAX_NAME_CHARS} characters.")
-        elif problem := control_character_problem(name):
-            errors.add("name", f"The name {problem}.")
-        elif session.scalar(select(Habit.id).where(Habit.patient_id == patient.id,
-                                                   Habit.name == name)) is not None:
+        named = check_required_text(
+            errors, "name", name, max_chars=MAX_NAME_CHARS, noun="name",
+            empty="Name the habit, e.g. exercise, journaling, meditation.")
+        if named and session.scalar(select(Habit.id).where(Habit.patient_id == patient.id,
+                                                           Habit.name == name)) is not None:
             errors.add(*duplicate)
         if not 1 <= target_per_week <= 7:
             errors.add("target_per_week", "The weekly target is 1 to 7 days.")

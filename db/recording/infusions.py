@@ -10,12 +10,12 @@ from sqlalchemy.orm import Session
 from .. import audit, clock
 from ..models import ROUTES, SERIES_KINDS, Infusion, TreatmentSeries
 from ..protocol.settings import load_settings
-from ..text_rules import control_character_problem
 from .common import (
     ActorLike,
     Errors,
     check_not_before_intake,
     check_not_future,
+    check_required_text,
     check_version,
     fmt_day,
     load_patient,
@@ -204,12 +204,9 @@ def discontinue_series(session: Session, actor: ActorLike, series_id: int, reaso
         errors = Errors()
         if series.status != "active":
             errors.add("series", f"Series {series.number} is already {series.status}.")
-        if not reason:
-            errors.add("reason", "Say why the series stops; the team reads this later.")
-        elif len(reason) > MAX_REASON_CHARS:
-            errors.add("reason", f"At most {MAX_REASON_CHARS} characters.")
-        elif problem := control_character_problem(reason, multiline=True):
-            errors.add("reason", f"The reason {problem}.")
+        check_required_text(errors, "reason", reason, max_chars=MAX_REASON_CHARS, noun="reason",
+                            empty="Say why the series stops; the team reads this later.",
+                            multiline=True)
         errors.raise_if_any()
         before = values(series, SERIES_FIELDS)
         series.status = "discontinued"

@@ -15,6 +15,7 @@ from .common import (
     AccessDenied,
     ActorLike,
     Errors,
+    check_required_text,
     check_role,
     check_version,
     fmt_day,
@@ -42,12 +43,8 @@ def _snapshot(row: Patient) -> dict:
 def _check_details(errors: Errors, first_name: str, last_name: str, date_of_birth: date,
                    intake_date: date, intentions: str) -> None:
     for field, value in (("first_name", first_name), ("last_name", last_name)):
-        if not value:
-            errors.add(field, "Must not be empty.")
-        elif len(value) > MAX_NAME_CHARS:
-            errors.add(field, f"At most {MAX_NAME_CHARS} characters.")
-        elif problem := control_character_problem(value):
-            errors.add(field, f"The name {problem}.")
+        check_required_text(errors, field, value, empty="Must not be empty.",
+                            max_chars=MAX_NAME_CHARS, noun="name")
     if not EARLIEST_BIRTH <= date_of_birth < clock.today():
         errors.add("date_of_birth", "Enter a date of birth in the past (after 1900).")
     elif intake_date <= date_of_birth:
@@ -87,13 +84,11 @@ def add_patient(session: Session, actor: ActorLike, *, patient_id: str, first_na
         if actor.role == "therapist" and therapist_id != actor.id:
             raise AccessDenied("A therapist adds patients to their own caseload only.")
         errors = Errors()
-        if not chart:
-            errors.add("patient_id", "Enter the clinic's chart number.")
-        elif len(chart) > MAX_CHART_CHARS:
-            errors.add("patient_id", f"At most {MAX_CHART_CHARS} characters.")
-        elif problem := control_character_problem(chart):
-            errors.add("patient_id", f"The chart number {problem}.")
-        elif session.scalar(select(Patient.id).where(Patient.patient_id == chart)) is not None:
+        charted = check_required_text(errors, "patient_id", chart, max_chars=MAX_CHART_CHARS,
+                                      noun="chart number", empty="Enter the clinic's chart number.")
+        in_use = charted and session.scalar(
+            select(Patient.id).where(Patient.patient_id == chart)) is not None
+        if in_use:
             errors.add(*duplicate)
         _check_details(errors, first_name, last_name, date_of_birth, intake_date, intentions)
         _check_therapist(session, errors, therapist_id)
