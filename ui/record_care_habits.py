@@ -10,6 +10,7 @@ from db.recording import add_habit, end_habit, fmt_day, save_habit_week
 
 from .access import CurrentUser
 from .forms import FieldSlots, flash, fresh_choice, save, seen_version, show_flash
+from .text import md_escape
 
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
@@ -31,7 +32,7 @@ def week_grid(user: CurrentUser, patient: q.PatientForm, grid: q.HabitWeekGrid) 
         ticks: dict[int, set] = {}
         for row in grid.rows:
             cols = st.columns(widths)
-            cols[0].write(f"{row.name} ({row.target_per_week}×)")
+            cols[0].write(f"{md_escape(row.name)} ({row.target_per_week}×)")
             ticks[row.habit_id] = set()
             for col, d in zip(cols[1:], grid.days, strict=True):
                 # Days to come and days the habit was not running cannot be ticked.
@@ -67,7 +68,7 @@ def habit_forms(user: CurrentUser, patient: q.PatientForm, running: list[q.Habit
         if st.form_submit_button("Add habit", type="primary"):
             if save(slots, add_habit, user, patient.pk, name=name, target_per_week=int(target),
                     start_date=start):
-                flash(f"Habit “{name.strip()}” added.", where="add_habit")
+                flash(f"Habit “{md_escape(name.strip())}” added.", where="add_habit")
                 st.rerun()
     with end_col:
         if not running:
@@ -84,5 +85,5 @@ def habit_forms(user: CurrentUser, patient: q.PatientForm, running: list[q.Habit
             show_flash("end_habit")
             if st.form_submit_button("End habit"):
                 if save(slots, end_habit, user, habit.habit_id, end, versions[habit.habit_id]):
-                    flash(f"Habit “{habit.name}” ends on {fmt_day(end)}.", where="end_habit")
+                    flash(f"Habit “{md_escape(habit.name)}” ends on {fmt_day(end)}.", where="end_habit")
                     st.rerun()

@@ -124,6 +124,10 @@ def test_hostile_text_shows_literally_and_runs_nothing(hostile_server, browser):
             _check(page, f"record-care-{chart}", [first, last])
         page.get_by_role("tab", name="Patient").click()
         _check(page, "record-care-details", ["<iframe src=\"javascript:window.__pwned=4\"></iframe>"])
+        page.goto(f"{server.url}/record_care?patient={quote(charts[0])}")
+        wait_settled(page)
+        page.get_by_role("tab", name="Habits").click()
+        _check(page, "record-care-habits", HABITS)
 
         page.goto(f"{server.url}/team_meeting")
         _check(page, "team-meeting", [])
