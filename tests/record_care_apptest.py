@@ -10,9 +10,9 @@ from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
-from db.engine import make_engine, session_factory
+from db.engine import make_engine
 from db.migrate import upgrade
-from db.models import Staff
+from tests.apptest_support import user_for
 from ui.access import CURRENT_USER_KEY, CurrentUser
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -20,6 +20,7 @@ TIMEOUT = 30
 
 
 def migrated_sqlite(path: Path) -> str:
+    """An empty clinic at ``path``: the schema as the migrations build it; returns its URL."""
     url = f"sqlite:///{path}"
     engine = make_engine(url)
     upgrade(engine)
@@ -27,19 +28,11 @@ def migrated_sqlite(path: Path) -> str:
     return url
 
 
-def user_of(url: str, username: str) -> CurrentUser:
-    engine = make_engine(url)
-    with session_factory(engine)() as s:
-        st = s.query(Staff).filter_by(username=username).one()
-        user = CurrentUser(st.id, st.username, st.full_name, st.role)
-    engine.dispose()
-    return user
-
-
-def run_page(page: str, user: CurrentUser, monkeypatch, url: str, **state) -> AppTest:
+def run_page(page: str, user: str | CurrentUser, monkeypatch, url: str, **state) -> AppTest:
+    """``user``: a username (looked up as the other page tests do) or a CurrentUser."""
     monkeypatch.setenv("DATABASE_URL", url)
     at = AppTest.from_file(str(ROOT / page), default_timeout=TIMEOUT)
-    at.session_state[CURRENT_USER_KEY] = user
+    at.session_state[CURRENT_USER_KEY] = user_for(url, user)
     for key, value in state.items():
         at.session_state[key] = value
     return at.run()

@@ -4,7 +4,6 @@ from __future__ import annotations
 import pytest
 
 from db.engine import make_engine, session_factory
-from db.migrate import upgrade
 from db.queries.caseload import caseload, filter_rows
 from tests.apptest_support import (  # noqa: F401 - fixtures
     DEMO_AS_OF,
@@ -13,6 +12,7 @@ from tests.apptest_support import (  # noqa: F401 - fixtures
     page_test,
     user_for,
 )
+from tests.record_care_apptest import migrated_sqlite
 from tests.record_fixtures import AS_OF, build_clinic
 from ui.access import CurrentUser
 from ui.caseload_view import CHART_KEY
@@ -24,9 +24,8 @@ PAGE = "pages/caseload.py"
 def hand_clinic(tmp_path_factory):
     """The hand-built clinic of tests/record_fixtures.py in its own SQLite file."""
     path = tmp_path_factory.mktemp("caseload-page") / "clinic.db"
-    url = f"sqlite:///{path}"
+    url = migrated_sqlite(path)
     engine = make_engine(url)
-    upgrade(engine)
     with session_factory(engine)() as s:
         clinic = build_clinic(s)
     engine.dispose()

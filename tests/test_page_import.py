@@ -10,7 +10,7 @@ from sqlalchemy import delete, func, select
 from db import staff
 from db.engine import make_engine, session_factory
 from db.models import AuditEvent, Patient, Staff
-from tests.record_care_apptest import migrated_sqlite, run_page, user_of
+from tests.record_care_apptest import migrated_sqlite, run_page
 
 PAGE = "pages/import_data.py"
 STAFF = b"username,full_name,role,email\nther_x,Xena Therapist,therapist,\n"
@@ -38,7 +38,7 @@ def clinic(tmp_path):
 
 def page(clinic, monkeypatch, username="root"):
     url, _ = clinic
-    return run_page(PAGE, user_of(url, username), monkeypatch, url)
+    return run_page(PAGE, username, monkeypatch, url)
 
 
 def button(at, label):

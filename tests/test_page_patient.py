@@ -11,13 +11,13 @@ import pytest
 from sqlalchemy import func, select
 
 from db.engine import make_engine, session_factory
-from db.migrate import upgrade
 from db.models import AuditEvent, HabitLog, Patient
 from tests.apptest_support import (  # noqa: F401 - fixtures
     demo_clinic_template,
     demo_clinic_url,
     page_test,
 )
+from tests.record_care_apptest import migrated_sqlite
 from tests.record_fixtures import AS_OF, add_long_history, build_clinic
 from ui.access import CurrentUser
 
@@ -28,9 +28,8 @@ REFUSAL = "only the records of patients on your own caseload"
 @pytest.fixture(scope="module")
 def hand_clinic(tmp_path_factory):
     path = tmp_path_factory.mktemp("patient-page") / "clinic.db"
-    url = f"sqlite:///{path}"
+    url = migrated_sqlite(path)
     engine = make_engine(url)
-    upgrade(engine)
     with session_factory(engine)() as s:
         clinic = build_clinic(s)
         add_long_history(s, clinic.ther_a)

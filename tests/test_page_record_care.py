@@ -18,7 +18,7 @@ from db.models import (
     TherapySession,
     TreatmentSeries,
 )
-from tests.record_care_apptest import migrated_sqlite, run_page, user_of
+from tests.record_care_apptest import migrated_sqlite, run_page
 from tests.recording_fixtures import INTAKE, TODAY, build_small, day
 
 PAGE = "pages/record_care.py"
@@ -50,7 +50,7 @@ def clinic(tmp_path, monkeypatch):
 
 def page(clinic, monkeypatch, username="ther_a", **state):
     url, _, _ = clinic
-    return run_page(PAGE, user_of(url, username), monkeypatch, url, **state)
+    return run_page(PAGE, username, monkeypatch, url, **state)
 
 
 def button(at, label):

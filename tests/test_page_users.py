@@ -10,7 +10,7 @@ from db import audit, staff
 from db.engine import make_engine, session_factory
 from db.models import AuthSession, Staff
 from db.passwords import verify_password
-from tests.record_care_apptest import migrated_sqlite, run_page, user_of
+from tests.record_care_apptest import migrated_sqlite, run_page
 
 PAGE = "pages/users.py"
 
@@ -31,7 +31,7 @@ def clinic(tmp_path):
 
 def page(clinic, monkeypatch, username="root"):
     url, _ = clinic
-    return run_page(PAGE, user_of(url, username), monkeypatch, url)
+    return run_page(PAGE, username, monkeypatch, url)
 
 
 def button(at, label):
