@@ -36,13 +36,16 @@ tests can probe every boundary and pages never recompute.
 """
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import date, timedelta
+from itertools import groupby
+from operator import attrgetter, itemgetter
 from typing import NamedTuple
 
-from sqlalchemy import and_, case, func, select
+from sqlalchemy import Connection, Select, and_, case, func, select
 from sqlalchemy.orm import Session
 
 from ..models import Infusion, Patient, Staff, TherapySession, TreatmentSeries
@@ -177,12 +180,16 @@ def summarise_infusions(infusions: Iterable[tuple[date, str]], as_of: date) -> I
 
 
 def series_dates(status: str, summary: InfusionSummary, grace_days: int) -> _Dates:
+    """A series' dates; ``summary`` is read by position (a plain tuple in
+    InfusionSummary's field order works too)."""
+    completed, first_completed, last_completed, first_booked, last_booked, next_scheduled, \
+        stale = summary
     # A discontinued series' window closes after its last completed infusion:
     # bookings left behind when it stopped must not keep it open.
-    last = summary.last_completed if status == "discontinued" else summary.last_booked
+    last = last_completed if status == "discontinued" else last_booked
     window_end = last + timedelta(days=grace_days) if last is not None else None
-    return _Dates(summary.first_completed, summary.first_booked, summary.last_completed, last,
-                  window_end, summary.next_scheduled, summary.completed, summary.stale)
+    return _Dates(first_completed, first_booked, last_completed, last, window_end,
+                  next_scheduled, completed, stale)
 
 
 def assign_sessions(series: Sequence[tuple[int, int, _Dates]],
@@ -217,96 +224,110 @@ def _plural(n: int, word: str) -> str:
     return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
 
+_SC_FIELDS = tuple(f.name for f in fields(SeriesCompliance))
+# _series_compliance fills the instance dict directly: nothing may run at init.
+assert not hasattr(SeriesCompliance, "__slots__")
+assert not hasattr(SeriesCompliance, "__post_init__")
+
+
+def _series_compliance(*values: object) -> SeriesCompliance:
+    """``SeriesCompliance(*values)`` without the frozen dataclass' ``__init__``.
+
+    That ``__init__`` sets each of the 25 fields through ``object.__setattr__``:
+    over a whole clinic it cost more than the rules. The object is the same
+    (equal, hashable, still frozen).
+    """
+    sc = object.__new__(SeriesCompliance)
+    sc.__dict__.update(zip(_SC_FIELDS, values, strict=True))
+    return sc
+
+
 def evaluate_series(row: SeriesRow, dates: _Dates, sessions: Sequence[SessionRow], as_of: date,
                     config: ProtocolConfig, *, is_current: bool = True) -> SeriesCompliance:
-    """Apply the protocol rules to one series and the sessions assigned to it."""
+    """Apply the protocol rules to one series and the sessions assigned to it.
+
+    ``row`` and ``dates`` are read by position: plain tuples in the fields'
+    order work too, which is how :func:`compute_compliance` passes them.
+    """
+    sid, pk, chart, tid, user, number, kind, series_status, planned = row[:9]
+    first, _, last_completed, last_infusion, window_end, next_infusion, completed, inf_stale = dates
     minimum = config.min_integration_sessions
-    first = dates.first_infusion
     attended = upcoming = stale = 0
-    met_dates: list[date] = []
-    booked_prep: list[date] = []
-    for day, kind, status, _ in sessions:
+    met_date = booked_date = None  # latest met preparation, earliest bookable one
+    for day, s_kind, status, _ in sessions:
         if status == "scheduled" and day < as_of:
             stale += 1  # never recorded: counts as neither attended nor upcoming
-        elif kind == "integration":
+        elif s_kind == "integration":
             if status == "attended":
                 attended += 1
             elif status == "scheduled":
                 upcoming += 1
-        elif kind == "preparation":
+        elif s_kind == "preparation":
             if status == "attended":
-                if first is None or day <= first:
-                    met_dates.append(day)
+                if (first is None or day <= first) and (met_date is None or day > met_date):
+                    met_date = day
             elif status == "scheduled":
-                bound = first if first is not None else dates.next_infusion
-                if bound is None or day <= bound:
-                    booked_prep.append(day)
-    if met_dates:
-        preparation, preparation_date = "met", max(met_dates)
-    elif booked_prep:
-        preparation, preparation_date = "scheduled", min(booked_prep)
+                bound = first if first is not None else next_infusion
+                if (bound is None or day <= bound) and (booked_date is None or day < booked_date):
+                    booked_date = day
+    if met_date is not None:
+        preparation, preparation_date = "met", met_date
+    elif booked_date is not None:
+        preparation, preparation_date = "scheduled", booked_date
     else:
         preparation, preparation_date = "missing", None
-    unrecorded = stale + dates.stale
+    unrecorded = stale + inf_stale
 
-    integration = (f"{attended} of {_plural(minimum, 'integration session')} attended")
-    booked = "none booked" if upcoming == 0 else f"{upcoming} booked"
-    if row.status == "discontinued":
+    if series_status == "discontinued":
         status = "discontinued"
-        reason = (f"Series discontinued after {dates.completed} of "
-                  f"{_plural(row.planned_infusions, 'planned infusion')}.")
-    elif dates.completed == 0:
+        reason = (f"Series discontinued after {completed} of "
+                  f"{_plural(planned, 'planned infusion')}.")
+    elif completed == 0:
         status = "not_started"
-        reason = (f"No infusion completed yet; first infusion booked for {dates.next_infusion}."
-                  if dates.next_infusion else "No infusion completed or booked yet.")
+        reason = (f"No infusion completed yet; first infusion booked for {next_infusion}."
+                  if next_infusion else "No infusion completed or booked yet.")
     elif preparation != "met":
         status = "non_compliant"
         reason = f"Infusion on {first} given without a preparation session on or before that day."
-    elif attended >= minimum:
-        status = "compliant"
-        reason = f"Preparation on {preparation_date}; {integration}."
-    elif as_of > dates.window_end:
-        status = "non_compliant"
-        reason = f"Fewer integration sessions than required: {integration}; window closed {dates.window_end}."
-    elif attended + upcoming >= minimum:
-        status = "on_track"
-        reason = f"{integration[0].upper()}{integration[1:]}, {booked}; window closes {dates.window_end}."
     else:
-        status = "at_risk"
-        reason = f"{integration[0].upper()}{integration[1:]}, {booked}; window closes {dates.window_end}."
+        integration = f"{attended} of {_plural(minimum, 'integration session')} attended"
+        if attended >= minimum:
+            status = "compliant"
+            reason = f"Preparation on {preparation_date}; {integration}."
+        elif as_of > window_end:
+            status = "non_compliant"
+            reason = (f"Fewer integration sessions than required: {integration}; "
+                      f"window closed {window_end}.")
+        else:
+            status = "on_track" if attended + upcoming >= minimum else "at_risk"
+            booked = "none booked" if upcoming == 0 else f"{upcoming} booked"
+            reason = (f"{integration[0].upper()}{integration[1:]}, {booked}; "
+                      f"window closes {window_end}.")
 
-    flags: list[str] = []
-    notes: list[str] = []
-    if (row.status == "active" and 0 < dates.completed < row.planned_infusions
-            and (as_of - dates.last_completed).days > STALLED_AFTER_DAYS
-            and dates.next_infusion is None):
-        flags.append("stalled")
-        notes.append(f"Stalled: {dates.completed} of {row.planned_infusions} infusions done, "
-                     f"the last on {dates.last_completed}, none booked.")
-    if (status == "not_started" and dates.next_infusion is not None
-            and (dates.next_infusion - as_of).days <= PREP_DUE_WITHIN_DAYS
+    flags: tuple[str, ...] = ()
+    if (series_status == "active" and 0 < completed < planned
+            and (as_of - last_completed).days > STALLED_AFTER_DAYS
+            and next_infusion is None):
+        flags += ("stalled",)
+        reason += (f" Stalled: {completed} of {planned} infusions done, "
+                   f"the last on {last_completed}, none booked.")
+    if (status == "not_started" and next_infusion is not None
+            and (next_infusion - as_of).days <= PREP_DUE_WITHIN_DAYS
             and preparation == "missing"):
-        flags.append("prep_due")
-        notes.append(f"Preparation due: first infusion on {dates.next_infusion} "
-                     "and no preparation session attended or booked.")
+        flags += ("prep_due",)
+        reason += (f" Preparation due: first infusion on {next_infusion} "
+                   "and no preparation session attended or booked.")
     if unrecorded:
-        flags.append("unrecorded")
-        notes.append(f"{_plural(unrecorded, 'past appointment')} still marked scheduled: "
-                     "record whether it took place.")
+        flags += ("unrecorded",)
+        reason += (f" {_plural(unrecorded, 'past appointment')} still marked scheduled: "
+                   "record whether it took place.")
 
-    return SeriesCompliance(
-        series_id=row.id, patient_pk=row.patient_pk, patient_id=row.patient_id,
-        therapist_id=row.therapist_id, therapist_username=row.therapist_username,
-        series_number=row.number, kind=row.kind, series_status=row.status,
-        infusions_completed=dates.completed, infusions_planned=row.planned_infusions,
-        first_infusion=first, last_infusion=dates.last_infusion,
-        next_infusion=dates.next_infusion, window_end=dates.window_end,
-        preparation=preparation, preparation_date=preparation_date,
-        integration_attended=attended, integration_upcoming=upcoming,
-        integration_required=minimum, unrecorded=unrecorded, status=status,
-        flags=tuple(flags), reason=" ".join([reason, *notes]),
-        is_current=is_current, last_completed_infusion=dates.last_completed,
-    )
+    # Positional, in the order of SeriesCompliance's fields.
+    return _series_compliance(
+        sid, pk, chart, tid, user, number, kind, series_status, completed, planned,
+        first, last_infusion, next_infusion, window_end, preparation, preparation_date,
+        attended, upcoming, minimum, unrecorded, status, flags, reason, is_current,
+        last_completed)
 
 
 def evaluate_patient(series: Sequence[SeriesRow],
@@ -323,29 +344,38 @@ def evaluate_summarised(series: Sequence[tuple[SeriesRow, InfusionSummary]],
                         sessions: Iterable[SessionRow], as_of: date,
                         config: ProtocolConfig) -> list[SeriesCompliance]:
     """As :func:`evaluate_patient`, with each series' infusions already summarised."""
+    return _evaluate_loaded([(*row, *summary) for row, summary in series], sessions, as_of,
+                            config)
+
+
+def _evaluate_loaded(series: Sequence[tuple], sessions: Iterable[SessionRow], as_of: date,
+                     config: ProtocolConfig) -> list[SeriesCompliance]:
+    """One patient's series as loaded: each a SeriesRow's fields followed by an
+    InfusionSummary's, in one flat tuple."""
     grace = config.grace_days
     if len(series) == 1:
         # Most patients have one series: every session either is pinned to it,
         # or belongs to it by date, or to nothing. Same rules as assign_sessions.
-        row, summary = series[0]
-        d = series_dates(row.status, summary, grace)
+        row = series[0]
+        d = series_dates(row[7], row[9:], grace)
+        sid, first_infusion, first_booked, window_end = row[0], d[0], d[1], d[4]
         mine = []
         for s in sessions:
             day, kind, _, pinned = s
             if pinned is not None:
-                if pinned == row.id:
+                if pinned == sid:
                     mine.append(s)
             elif kind == "preparation":
-                if d.first_booked is not None and day <= d.first_booked:
+                if first_booked is not None and day <= first_booked:
                     mine.append(s)
-            elif d.first_infusion is not None and d.first_infusion <= day <= d.window_end:
+            elif first_infusion is not None and first_infusion <= day <= window_end:
                 mine.append(s)
         return [evaluate_series(row, d, mine, as_of, config, is_current=True)]
-    dated = [(s, series_dates(s.status, summary, grace)) for s, summary in series]
-    assigned = assign_sessions([(s.id, s.number, d) for s, d in dated], sessions)
-    latest = max(s.number for s, _ in dated)
-    return [evaluate_series(s, d, assigned[s.id], as_of, config, is_current=s.number == latest)
-            for s, d in dated]
+    dated = [(row, series_dates(row[7], row[9:], grace)) for row in series]
+    assigned = assign_sessions([(row[0], row[5], d) for row, d in dated], sessions)
+    latest = max(row[5] for row in series)
+    return [evaluate_series(row, d, assigned[row[0]], as_of, config, is_current=row[5] == latest)
+            for row, d in dated]
 
 
 def attention_rank(sc: SeriesCompliance) -> tuple:
@@ -389,10 +419,38 @@ def _summary_query(as_of: date):
             .group_by(i.series_id))
 
 
-def load_rows(session: Session, as_of: date, *, therapist_id: int | None = None,
-              patient_ids: Sequence[int] | None = None, with_sessions: bool = True
-              ) -> tuple[list[tuple[SeriesRow, InfusionSummary]], dict[int, list[SessionRow]]]:
-    """Series in scope with their infusion summaries, and sessions by patient pk.
+def _fetch_all(conn: Connection, stmt: Select) -> list[tuple]:
+    """Every row of ``stmt`` as a plain tuple, values converted as SQLAlchemy would.
+
+    Over a whole clinic, building SQLAlchemy Row objects cost more than the
+    rules themselves, so the driver's own tuples are taken. Only the columns
+    whose type has a result processor on this dialect are converted, with that
+    processor (dates on SQLite, which stores them as ISO text); on PostgreSQL
+    the driver already returns dates and numbers and nothing is converted.
+    """
+    dialect = conn.dialect
+    processors = [(i, proc) for i, col in enumerate(stmt.selected_columns)
+                  if (proc := col.type.dialect_impl(dialect).result_processor(dialect, None))
+                  is not None]
+    result = conn.execute(stmt)
+    try:
+        rows = result.cursor.fetchall()
+    finally:
+        result.close()
+    if processors and rows:
+        # Column by column: map() and zip() run in C, a per-row rebuild would not.
+        columns: list = list(zip(*rows))
+        for i, proc in processors:
+            columns[i] = map(proc, columns[i])
+        rows = list(zip(*columns))
+    return rows
+
+
+def _load(session: Session, as_of: date, *, therapist_id: int | None = None,
+          patient_ids: Sequence[int] | None = None, with_sessions: bool = True
+          ) -> tuple[list[tuple], list[tuple]]:
+    """Series in scope as flat tuples (SeriesRow's fields, then InfusionSummary's),
+    and sessions as (patient pk, then SessionRow's fields).
 
     Two queries per scope (per chunk of patient ids): series joined to an
     aggregate of their infusions, then the attended and scheduled sessions.
@@ -409,10 +467,15 @@ def load_rows(session: Session, as_of: date, *, therapist_id: int | None = None,
 
     def series_q(agg):
         sub = agg.subquery()
-        return (select(*series_cols, *[c for c in sub.c if c.key != "series_id"])
+        c = sub.c
+        # A series with no infusion at all has no summary row: the outer join
+        # gives NULLs, which for the two counts mean 0.
+        return (select(*series_cols, func.coalesce(c.completed, 0), c.first_completed,
+                       c.last_completed, c.first_booked, c.last_booked, c.next_scheduled,
+                       func.coalesce(c.stale, 0))
                 .join(Patient, Patient.id == TreatmentSeries.patient_id)
                 .join(Staff, Staff.id == Patient.therapist_id)
-                .outerjoin(sub, sub.c.series_id == TreatmentSeries.id))
+                .outerjoin(sub, c.series_id == TreatmentSeries.id))
 
     if patient_ids is not None:
         scopes = []
@@ -431,26 +494,26 @@ def load_rows(session: Session, as_of: date, *, therapist_id: int | None = None,
     else:
         scopes = [(series_q(summary), ses_q)]
 
-    series: list[tuple[SeriesRow, InfusionSummary]] = []
-    sessions: dict[int, list[SessionRow]] = defaultdict(list)
-    # Core execution on the session's connection: the ORM layer adds nothing to
-    # plain column tuples but time.
+    series: list[tuple] = []
+    sessions: list[tuple] = []
     conn = session.connection()
-    empty = InfusionSummary()
-    # Rows are unpacked into names rather than sliced: slicing a Row is several
-    # times slower, which shows over a 50,000-patient clinic.
     for sq, tq in scopes:
-        for (sid, pk, chart, tid, user, number, kind, status, planned,
-             done, first_c, last_c, first_b, last_b, next_s, stale) in conn.execute(sq).all():
-            # No infusion at all: the outer join gives NULL counts.
-            series.append((
-                SeriesRow(sid, pk, chart, tid, user, number, kind, status, planned),
-                InfusionSummary(done, first_c, last_c, first_b, last_b, next_s, stale)
-                if done is not None else empty))
+        series += _fetch_all(conn, sq)
         if with_sessions:
-            for pk, day, kind, status, pinned in conn.execute(tq).all():
-                sessions[pk].append((day, kind, status, pinned))  # SessionRow's fields
+            sessions += _fetch_all(conn, tq)
     return series, sessions
+
+
+def load_rows(session: Session, as_of: date, *, therapist_id: int | None = None,
+              patient_ids: Sequence[int] | None = None, with_sessions: bool = True
+              ) -> tuple[list[tuple[SeriesRow, InfusionSummary]], dict[int, list[SessionRow]]]:
+    """Series in scope with their infusion summaries, and sessions by patient pk."""
+    series, session_rows = _load(session, as_of, therapist_id=therapist_id,
+                                 patient_ids=patient_ids, with_sessions=with_sessions)
+    sessions: dict[int, list[SessionRow]] = defaultdict(list)
+    for pk, day, kind, status, pinned in session_rows:
+        sessions[pk].append((day, kind, status, pinned))  # SessionRow's fields
+    return ([(SeriesRow(*row[:9]), InfusionSummary(*row[9:])) for row in series], sessions)
 
 
 def compute_compliance(session: Session, as_of: date, *, therapist_id: int | None = None,
@@ -459,17 +522,29 @@ def compute_compliance(session: Session, as_of: date, *, therapist_id: int | Non
     """Compliance of every series in scope (one therapist's patients, a list of
     patient pks, or the whole clinic), ordered by chart number and series number."""
     config = settings or load_settings(session)
-    series, sessions = load_rows(session, as_of, therapist_id=therapist_id,
-                                 patient_ids=patient_ids)
-    by_patient: dict[int, list[tuple[SeriesRow, InfusionSummary]]] = defaultdict(list)
-    for pair in series:
-        by_patient[pair[0].patient_pk].append(pair)
+    series, sessions = _load(session, as_of, therapist_id=therapist_id,
+                             patient_ids=patient_ids)
+    # Both sorted by patient, each patient's sessions are then one slice: no
+    # list per patient that outlives its turn. Over a whole clinic those lists
+    # were enough to set off a full garbage collection on most runs.
+    series.sort(key=_series_patient)
+    sessions.sort(key=_session_patient)
+    session_patients = list(map(_session_patient, sessions))
+    session_rows = [(day, kind, status, pinned) for _, day, kind, status, pinned in sessions]
     out: list[SeriesCompliance] = []
-    no_sessions: tuple[SessionRow, ...] = ()
-    for pk, pairs in by_patient.items():
-        out.extend(evaluate_summarised(pairs, sessions.get(pk, no_sessions), as_of, config))
-    out.sort(key=lambda sc: (sc.patient_id, sc.series_number))
+    lo = 0
+    for pk, rows in groupby(series, _series_patient):
+        lo = bisect_left(session_patients, pk, lo)
+        hi = bisect_right(session_patients, pk, lo)
+        out += _evaluate_loaded(list(rows), session_rows[lo:hi], as_of, config)
+        lo = hi
+    out.sort(key=_report_order)
     return out
+
+
+_series_patient = itemgetter(1)  # SeriesRow.patient_pk
+_session_patient = itemgetter(0)
+_report_order = attrgetter("patient_id", "series_number")
 
 
 def latest_started_windows(session: Session, *, therapist_id: int | None = None,
