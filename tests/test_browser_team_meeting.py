@@ -5,14 +5,7 @@ no patient's first name, last name or chart number anywhere on the page.
 """
 from __future__ import annotations
 
-import os
 import re
-import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -22,32 +15,25 @@ from sqlalchemy import select
 
 from db.engine import make_engine, session_factory
 from db.models import Patient, Staff
-from tests.apptest_support import (
-    DEMO_AS_OF,
-    DEMO_PASSWORDS,
-    PROJECT_ROOT,
-    TEST_COOKIE_KEY,
-    build_demo_clinic,
+from tests.apptest_support import DEMO_PASSWORDS, TEST_COOKIE_KEY, build_demo_clinic
+from tests.browser_support import (  # noqa: F401 - fixture
+    ARTIFACTS,
+    browser,
+    require_chromium,
+    start_server,
+    stop_server,
 )
 
-CHROMIUM = "/usr/bin/chromium"
-ARTIFACTS = PROJECT_ROOT / "test-artifacts"
 # Enough patients for a typical clinic's active caseload on the screen.
 PATIENTS = 400
 
 pytestmark = pytest.mark.browser
-if not Path(CHROMIUM).exists():
-    if os.environ.get("REQUIRE_BROWSER") == "1":
-        raise RuntimeError(f"REQUIRE_BROWSER=1 but {CHROMIUM} is missing")
-    pytestmark = [pytest.mark.browser,
-                  pytest.mark.skip(reason=f"{CHROMIUM} is not installed (apt install chromium)")]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
+@pytest.fixture(scope="module", autouse=True)
+def _chromium_first():
+    """Skip (or fail in CI) before building a 400-patient clinic for nothing."""
+    require_chromium()
 
 HOSTILE_LINK = "](http://example.invalid/x)"
 HOSTILE_AUTOLINK = "www.example.invalid"
@@ -82,38 +68,13 @@ def hostile_clinic(tmp_path_factory) -> str:
 
 @contextmanager
 def _serve(database_url: str, workdir: Path) -> Iterator[str]:
-    """``streamlit run dashboard.py`` on a free port against ``database_url``."""
-    secrets = workdir / "secrets.toml"
-    secrets.write_text(f'[auth]\ncookie_key = "{TEST_COOKIE_KEY}"\n')
-    port = _free_port()
-    env = {**os.environ, "DATABASE_URL": database_url, "KAP_TODAY": DEMO_AS_OF.isoformat()}
-    log = (workdir / "streamlit.log").open("w")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "dashboard.py", "--server.port", str(port),
-         "--server.headless", "true", "--browser.gatherUsageStats", "false",
-         "--secrets.files", str(secrets)],
-        cwd=PROJECT_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
+    """``streamlit run dashboard.py`` against ``database_url`` (not demo mode: a cookie key)."""
+    (workdir / "secrets.toml").write_text(f'[auth]\ncookie_key = "{TEST_COOKIE_KEY}"\n')
+    server = start_server(workdir, env={"DATABASE_URL": database_url})
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"streamlit did not start; see {log.name}")
-            time.sleep(0.3)
-        yield url
+        yield server.url
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
+        stop_server(server.process)
 
 
 @pytest.fixture(scope="module")
@@ -126,18 +87,6 @@ def server(clinic, tmp_path_factory) -> Iterator[str]:
 def hostile_server(hostile_clinic, tmp_path_factory) -> Iterator[str]:
     with _serve(hostile_clinic, tmp_path_factory.mktemp("hostile-server")) as url:
         yield url
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-            "--disable-component-update", "--disable-sync", "--no-first-run"])
-        yield b
-        b.close()
 
 
 def _settle(page) -> None:
