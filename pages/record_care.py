@@ -6,7 +6,7 @@ import streamlit as st
 
 from db import clock
 from db.queries import record_care as q
-from db.queries.patient import can_view, find_patient, search_patients
+from db.queries.patient import search_patients, viewable_patient
 from ui.access import audit_event, require_page_access
 from ui.database import db_session
 from ui.forms import show_flash
@@ -36,9 +36,8 @@ with st.expander("Add a new patient", icon=":material/person_add:"):
 # Who: the therapist picks from their caseload; the director searches the clinic.
 with db_session() as session:
     chart = st.query_params.get("patient")
-    linked = find_patient(session, chart) if chart else None
     first_visit = "rc_patient" not in st.session_state
-    if linked and first_visit and can_view(session, user.role, user.id, linked):
+    if first_visit and (linked := viewable_patient(session, chart, user.role, user.id)):
         st.session_state[PICKED] = linked.pk
     if user.role == "therapist":
         options = q.caseload_options(session, user.id)
@@ -67,8 +66,7 @@ elif st.session_state.get("rc_patient") not in options:
 chosen = st.selectbox("Patient", options, format_func=lambda o: o.label, key="rc_patient")
 
 with db_session() as session:
-    ref = find_patient(session, chosen.chart)
-    if not can_view(session, user.role, user.id, ref):
+    if viewable_patient(session, chosen.chart, user.role, user.id) is None:
         st.error("This patient is not on your caseload.", icon=":material/block:")
         st.stop()
     patient = q.patient_form(session, chosen.pk)

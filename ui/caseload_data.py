@@ -52,10 +52,8 @@ def load_record(chart: str, as_of: date, settings_version: int, user_role: str,
     """
     del settings_version
     with db_session() as session:
-        ref = pq.find_patient(session, chart)
-        if not pq.can_view(session, user_role, user_id, ref):
-            return None
-        return pq.patient_record(session, ref.pk, as_of)
+        ref = pq.viewable_patient(session, chart, user_role, user_id)
+        return None if ref is None else pq.patient_record(session, ref.pk, as_of)
 
 
 # Not cached: one indexed lookup each, and an access decision must be fresh.

@@ -133,6 +133,14 @@ def can_view(session: Session, user_role: str, user_id: int,
     return scope == "own" and patient.therapist_id == user_id
 
 
+def viewable_patient(session: Session, chart: str, user_role: str,
+                     user_id: int) -> PatientRef | None:
+    """The patient with this chart number if this user may open their record, else
+    None: a refusal and a chart that does not exist look the same to the caller."""
+    patient = find_patient(session, chart)
+    return patient if can_view(session, user_role, user_id, patient) else None
+
+
 def search_patients(session: Session, text: str, *, therapist_id: int | None,
                     limit: int = SEARCH_LIMIT) -> list[PatientRef]:
     """Patients whose name or chart number contains ``text``, within the user's scope.
