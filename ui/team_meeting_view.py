@@ -9,7 +9,7 @@ normal size.
 """
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date
 
 import altair as alt
@@ -159,22 +159,24 @@ def win_rows(rows: Sequence[tm.WinItem]) -> pd.DataFrame:
     } for w in rows], columns=["Patient", "Therapist", "Win"])
 
 
-def render_discussion(rows: Sequence[tm.DiscussionItem], tick: int) -> None:
-    shown, page, pages = page_of(rows, DISCUSSION_PER_PAGE, tick)
-    st.subheader(_paged_title("Needs discussion", len(rows), page, pages), anchor=False)
+def _render_paged_table(title: str, rows: Sequence, per_page: int, tick: int,
+                        frame: Callable[[Sequence], pd.DataFrame], empty: str) -> None:
+    """A titled table that turns its own pages on the wall display's minute tick."""
+    shown, page, pages = page_of(rows, per_page, tick)
+    st.subheader(_paged_title(title, len(rows), page, pages), anchor=False)
     if shown:
-        st.table(discussion_rows(shown), hide_index=True)
+        st.table(frame(shown), hide_index=True)
     else:
-        st.write("Nothing needs discussion this week.")
+        st.write(empty)
+
+
+def render_discussion(rows: Sequence[tm.DiscussionItem], tick: int) -> None:
+    _render_paged_table("Needs discussion", rows, DISCUSSION_PER_PAGE, tick, discussion_rows,
+                        "Nothing needs discussion this week.")
 
 
 def render_wins(rows: Sequence[tm.WinItem], tick: int) -> None:
-    shown, page, pages = page_of(rows, WINS_PER_PAGE, tick)
-    st.subheader(_paged_title("Wins", len(rows), page, pages), anchor=False)
-    if shown:
-        st.table(win_rows(shown), hide_index=True)
-    else:
-        st.write("No wins yet this week.")
+    _render_paged_table("Wins", rows, WINS_PER_PAGE, tick, win_rows, "No wins yet this week.")
 
 
 def render(m: tm.TeamMeeting, tick: int) -> None:
