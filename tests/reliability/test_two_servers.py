@@ -33,7 +33,7 @@ def two_servers(private_postgres, tmp_path_factory):
     engine = make_engine(private_postgres.url)
     upgrade(engine)
     with session_factory(engine)() as s:
-        generate_demo(s, patients=20, seed=4, as_of=DEMO_AS_OF)
+        generate_demo(s, patients=40, seed=4, as_of=DEMO_AS_OF)
         ensure_demo_accounts(s)
     engine.dispose()
     servers = []
