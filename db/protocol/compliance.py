@@ -39,6 +39,7 @@ from __future__ import annotations
 from bisect import bisect_left, bisect_right
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
+from functools import lru_cache
 from dataclasses import dataclass, fields
 from datetime import date, timedelta
 from itertools import groupby
@@ -187,9 +188,16 @@ def series_dates(status: str, summary: InfusionSummary, grace_days: int) -> _Dat
     # A discontinued series' window closes after its last completed infusion:
     # bookings left behind when it stopped must not keep it open.
     last = last_completed if status == "discontinued" else last_booked
-    window_end = last + timedelta(days=grace_days) if last is not None else None
-    return _Dates(first_completed, first_booked, last_completed, last, window_end,
-                  next_scheduled, completed, stale)
+    window_end = last + _days(grace_days) if last is not None else None
+    # tuple.__new__: the same _Dates without the NamedTuple's Python-level
+    # __new__, called once per series of a clinic.
+    return tuple.__new__(_Dates, (first_completed, first_booked, last_completed, last,
+                                  window_end, next_scheduled, completed, stale))
+
+
+@lru_cache(maxsize=8)
+def _days(n: int) -> timedelta:
+    return timedelta(days=n)
 
 
 def assign_sessions(series: Sequence[tuple[int, int, _Dates]],
@@ -238,7 +246,7 @@ def _series_compliance(*values: object) -> SeriesCompliance:
     (equal, hashable, still frozen).
     """
     sc = object.__new__(SeriesCompliance)
-    sc.__dict__.update(zip(_SC_FIELDS, values, strict=True))
+    sc.__dict__.update(zip(_SC_FIELDS, values))
     return sc
 
 
@@ -359,7 +367,7 @@ def _evaluate_loaded(series: Sequence[tuple], sessions: Iterable[SessionRow], as
         row = series[0]
         d = series_dates(row[7], row[9:], grace)
         sid, first_infusion, first_booked, window_end = row[0], d[0], d[1], d[4]
-        mine = []
+        mine: list[SessionRow] = []
         for s in sessions:
             day, kind, _, pinned = s
             if pinned is not None:
