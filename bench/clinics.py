@@ -1,13 +1,15 @@
 """Demo clinics for the benchmark: built once per size and database, then reused.
 
-A clinic is recognised by its marker, an audit event ``bench.clinic`` written in
-the same transaction as the last of its data (after the demo generator has
-committed and the demo accounts exist). A database holding patients but no
-marker with the wanted seed, as-of date and size is refused rather than
-measured: its figures would not be comparable.
+A clinic is recognised by its marker, an audit event ``bench.clinic`` written
+once the demo generator and the demo accounts have committed, so a build cut
+short carries none. A clinic whose marker differs (seed,
+as-of date, size, or the demo generator's source changed since) is emptied and
+built again; a database holding patients but no marker at all is not the
+harness's own, and is refused rather than measured.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 from dataclasses import dataclass
@@ -18,6 +20,7 @@ from sqlalchemy import Engine, func, select, text
 from sqlalchemy.engine import make_url
 
 from db import audit
+from db import demo as demo_module
 from db.demo import ensure_demo_accounts, generate_demo
 from db.engine import make_engine, session_factory
 from db.migrate import upgrade
@@ -80,9 +83,34 @@ def _marker(engine: Engine) -> dict | None:
     return json.loads(detail) if isinstance(detail, str) else dict(detail)
 
 
+def generator_fingerprint() -> str:
+    """Changes whenever the demo generator does: its clinics are then rebuilt."""
+    return hashlib.sha256(Path(demo_module.__file__).read_bytes()).hexdigest()[:12]
+
+
 def _wanted(size: int, seed: int, as_of: date) -> dict:
     return {"seed": seed, "as_of": as_of.isoformat(), "patients": size,
-            "history_years_patients": history_patients(size)}
+            "history_years_patients": history_patients(size),
+            "generator": generator_fingerprint()}
+
+
+def _reset(engine: Engine) -> None:
+    """Empty a stale benchmark clinic (one that carries the marker): the file or the
+    database is the harness's own."""
+    url = engine.url
+    engine.dispose()
+    if url.get_backend_name() == "sqlite":
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{url.database}{suffix}").unlink(missing_ok=True)
+        return
+    admin = make_engine(url.set(database="postgres").render_as_string(hide_password=False),
+                        isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{url.database}" WITH (FORCE)')
+            conn.exec_driver_sql(f'CREATE DATABASE "{url.database}"')
+    finally:
+        admin.dispose()
 
 
 def ensure_clinic(url: str, size: int, *, seed: int = BENCH_SEED, as_of: date = BENCH_AS_OF,
@@ -98,6 +126,10 @@ def ensure_clinic(url: str, size: int, *, seed: int = BENCH_SEED, as_of: date = 
         marker = _marker(engine)
         if marker is not None and all(marker.get(k) == v for k, v in wanted.items()):
             return None
+        if marker is not None:  # ours, built with other settings or an older generator
+            _reset(engine)
+            engine = make_engine(url)
+            upgrade(engine)
         with session_factory(engine)() as session:
             if session.scalar(select(func.count()).select_from(Patient)):
                 raise ClinicError(
