@@ -40,7 +40,7 @@ from bisect import bisect_left, bisect_right
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from functools import lru_cache
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from datetime import date, timedelta
 from itertools import groupby
 from operator import attrgetter, itemgetter
@@ -232,21 +232,20 @@ def _plural(n: int, word: str) -> str:
     return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
 
-_SC_FIELDS = tuple(f.name for f in fields(SeriesCompliance))
 # _series_compliance fills the instance dict directly: nothing may run at init.
 assert not hasattr(SeriesCompliance, "__slots__")
 assert not hasattr(SeriesCompliance, "__post_init__")
 
 
-def _series_compliance(*values: object) -> SeriesCompliance:
-    """``SeriesCompliance(*values)`` without the frozen dataclass' ``__init__``.
+def _series_compliance(fields: dict[str, object]) -> SeriesCompliance:
+    """``SeriesCompliance(**fields)`` without the frozen dataclass' ``__init__``.
 
     That ``__init__`` sets each of the 25 fields through ``object.__setattr__``:
-    over a whole clinic it cost more than the rules. The object is the same
-    (equal, hashable, still frozen).
+    over a whole clinic it cost about as much as the rules. The object is the
+    same (equal, hashable, still frozen); ``fields`` must name every field.
     """
     sc = object.__new__(SeriesCompliance)
-    sc.__dict__.update(zip(_SC_FIELDS, values))
+    sc.__dict__.update(fields)
     return sc
 
 
@@ -330,12 +329,16 @@ def evaluate_series(row: SeriesRow, dates: _Dates, sessions: Sequence[SessionRow
         reason += (f" {_plural(unrecorded, 'past appointment')} still marked scheduled: "
                    "record whether it took place.")
 
-    # Positional, in the order of SeriesCompliance's fields.
-    return _series_compliance(
-        sid, pk, chart, tid, user, number, kind, series_status, completed, planned,
-        first, last_infusion, next_infusion, window_end, preparation, preparation_date,
-        attended, upcoming, minimum, unrecorded, status, flags, reason, is_current,
-        last_completed)
+    return _series_compliance({
+        "series_id": sid, "patient_pk": pk, "patient_id": chart, "therapist_id": tid,
+        "therapist_username": user, "series_number": number, "kind": kind,
+        "series_status": series_status, "infusions_completed": completed,
+        "infusions_planned": planned, "first_infusion": first, "last_infusion": last_infusion,
+        "next_infusion": next_infusion, "window_end": window_end, "preparation": preparation,
+        "preparation_date": preparation_date, "integration_attended": attended,
+        "integration_upcoming": upcoming, "integration_required": minimum,
+        "unrecorded": unrecorded, "status": status, "flags": flags, "reason": reason,
+        "is_current": is_current, "last_completed_infusion": last_completed})
 
 
 def evaluate_patient(series: Sequence[SeriesRow],
@@ -446,8 +449,10 @@ def _fetch_all(conn: Connection, stmt: Select) -> list[tuple]:
     finally:
         result.close()
     if processors and rows:
-        # Column by column: map() and zip() run in C, a per-row rebuild would not.
-        columns: list = list(zip(*rows))
+        # Column by column: map() and zip() run in C, a per-row rebuild would
+        # not. (Not zip(*rows) to split them: that makes an iterator per row
+        # for the garbage collector to watch.)
+        columns: list = [map(itemgetter(i), rows) for i in range(len(rows[0]))]
         for i, proc in processors:
             columns[i] = map(proc, columns[i])
         rows = list(zip(*columns))
