@@ -37,8 +37,12 @@ with st.expander("Add a new patient", icon=":material/person_add:"):
 with db_session() as session:
     chart = st.query_params.get("patient")
     first_visit = "rc_patient" not in st.session_state
-    if first_visit and (linked := viewable_patient(session, chart, user.role, user.id)):
-        st.session_state[PICKED] = linked.pk
+    if first_visit and chart:
+        linked = viewable_patient(session, chart, user.role, user.id)
+        if linked:
+            st.session_state[PICKED] = linked.pk
+        else:  # the link is ignored, and the attempt recorded like any refusal
+            audit_event("record_care.view_denied", chart, route="link")
     if user.role == "therapist":
         options = q.caseload_options(session, user.id)
     else:
@@ -67,6 +71,7 @@ chosen = st.selectbox("Patient", options, format_func=lambda o: o.label, key="rc
 
 with db_session() as session:
     if viewable_patient(session, chosen.chart, user.role, user.id) is None:
+        audit_event("record_care.view_denied", chosen.chart, route="picker")
         st.error("This patient is not on your caseload.", icon=":material/block:")
         st.stop()
     patient = q.patient_form(session, chosen.pk)

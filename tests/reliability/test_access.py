@@ -83,7 +83,7 @@ def test_a_record_cached_for_its_therapist_is_not_served_to_another(demo_clinic_
     assert name not in shown and patient.last_name not in shown
     assert as_other.error and "own caseload" in as_other.error[0].value
     denied = _events(demo_clinic_url, "patient.view_denied")
-    assert len(denied) == before + 1
+    assert len(denied) == before + 1 and denied[-1]["patient"] == patient.patient_id
     assert denied[-1]["actor"] == "therapist" and denied[-1]["patient"] == patient.patient_id
 
     # The search, also with the cache warm, finds none of the other caseload.
@@ -118,11 +118,15 @@ def test_a_forged_scope_on_the_caseload_is_ignored(demo_clinic_url):
 
 def test_record_care_link_to_another_therapists_patient_shows_nothing_of_them(demo_clinic_url):
     patient, _ = _other_patient(demo_clinic_url)
+    before = len(_events(demo_clinic_url, "record_care.view_denied"))
     at = page_test("pages/record_care.py", "therapist", demo_clinic_url)
     at.query_params["patient"] = patient.patient_id
     at.run()
     assert not at.exception
     assert patient.patient_id not in everything_shown(at)
+    # Refused like any other route, and the refusal is in the audit trail.
+    denied = _events(demo_clinic_url, "record_care.view_denied")
+    assert len(denied) == before + 1 and denied[-1]["patient"] == patient.patient_id
 
 
 def test_team_screen_reaches_no_other_page_through_the_app(fresh_demo_clinic_url):
