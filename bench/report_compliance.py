@@ -11,8 +11,9 @@ It then times, best of ``--repeat`` runs each:
 * bare: the three SELECTs that read the rows the rules need (series with
   patient and therapist, completed/scheduled infusions, attended/scheduled
   therapy sessions), executed on the raw DBAPI cursor and fetched;
-* engine: ``compute_compliance`` over the whole clinic (the same reads through
-  SQLAlchemy plus every rule in Python);
+* engine: ``compute_compliance`` over the whole clinic (series joined to a
+  GROUP BY summary of their infusions, and the sessions, built with SQLAlchemy
+  and fetched on the driver's cursor; then every rule in Python);
 * report: ``reports.run("compliance", fmt="csv")`` into memory, i.e. the whole
   ``python -m db report compliance`` minus process start.
 
