@@ -190,3 +190,10 @@ def sign_in(at: AppTest, username: str, password: str | None = None) -> AppTest:
     inputs["Password"].input(password)
     next(b for b in at.button if b.label == "Sign in").click()
     return at.run()
+
+
+def shown(markdown: str) -> str:
+    """The text a person reads in an element whose body went through ui.text.md_escape."""
+    import re
+
+    return re.sub(r"\\(.)", r"\1", markdown).replace("\u2060", "")

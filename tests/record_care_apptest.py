@@ -14,6 +14,7 @@ from db.engine import make_engine
 from db.migrate import upgrade
 from tests.apptest_support import user_for
 from ui.access import CURRENT_USER_KEY, CurrentUser
+from tests.apptest_support import shown
 
 ROOT = Path(__file__).resolve().parent.parent
 TIMEOUT = 30
@@ -39,4 +40,4 @@ def run_page(page: str, user: str | CurrentUser, monkeypatch, url: str, **state)
 
 
 def form_errors(at: AppTest) -> list[str]:
-    return [e.value for e in at.error]
+    return [shown(e.value) for e in at.error]

@@ -20,6 +20,7 @@ from db.models import (
 )
 from tests.record_care_apptest import migrated_sqlite, run_page
 from tests.recording_fixtures import INTAKE, TODAY, build_small, day
+from tests.apptest_support import shown
 
 PAGE = "pages/record_care.py"
 
@@ -58,7 +59,7 @@ def button(at, label):
 
 
 def errors(at) -> list[str]:
-    return [e.value for e in at.error]
+    return [shown(e.value) for e in at.error]
 
 
 def test_therapist_sees_own_patient_and_the_count(clinic, monkeypatch):
@@ -88,7 +89,7 @@ def test_book_attended_integration_updates_the_count(clinic, monkeypatch):
     at.selectbox(key="bs_status").set_value("attended")
     button(at, "Book session").click().run()
     assert not errors(at)
-    assert "saved (attended)" in at.success[0].value
+    assert "saved (attended)" in shown(at.success[0].value)
     assert at.metric[0].value == "1 of 2"
 
 
@@ -137,8 +138,8 @@ def test_record_outcome_of_a_booked_session(clinic, monkeypatch):
     assert any("between 1 and 600 minutes" in e for e in errors(at))
     at.number_input(key="rs_minutes").set_value(50)
     button(at, "Save outcome").click().run()
-    assert "recorded as attended" in at.success[0].value
-    assert "Now 1 of 2 integration sessions attended, 1 booked" in at.success[0].value
+    assert "recorded as attended" in shown(at.success[0].value)
+    assert "Now 1 of 2 integration sessions attended, 1 booked" in shown(at.success[0].value)
     assert at.metric[0].value == "1 of 2"
 
 
@@ -154,7 +155,7 @@ def test_scores_form(clinic, monkeypatch):
     assert any("is in the future" in e for e in errors(at))
     at.date_input(key="sc_date").set_value(TODAY)
     button(at, "Save score").click().run()
-    assert not errors(at) and "GAD-7 8" in at.success[0].value
+    assert not errors(at) and "GAD-7 8" in shown(at.success[0].value)
     with clinic[1]() as s:
         assert s.scalar(select(OutcomeMeasure.score)) == 8
 
@@ -170,18 +171,18 @@ def test_infusion_forms(clinic, monkeypatch):
     at.number_input(key="ri_dose").set_value(0.6)
     at.selectbox(key="ri_route").set_value("IM")
     button(at, "Save infusion").click().run()
-    assert not errors(at) and "recorded as completed" in at.success[0].value
+    assert not errors(at) and "recorded as completed" in shown(at.success[0].value)
     at.date_input(key="si_start").set_value(day(-3))
     button(at, "Book infusions").click().run()
     assert any("is in the past" in e for e in errors(at))
     at.date_input(key="si_start").set_value(day(5))
     button(at, "Book infusions").click().run()
-    assert "infusions booked" in at.success[0].value
+    assert "infusions booked" in shown(at.success[0].value)
     button(at, "Discontinue series").click().run()
     assert any("Say why" in e for e in errors(at))
     at.text_area(key="ds_reason").input("Moved abroad")
     button(at, "Discontinue series").click().run()
-    assert "discontinued" in at.success[0].value
+    assert "discontinued" in shown(at.success[0].value)
     with clinic[1]() as s:
         statuses = dict(s.execute(select(Infusion.date, Infusion.status)).all())
         assert statuses[day(-2)] == "completed"
@@ -196,7 +197,7 @@ def test_start_series_form(clinic, monkeypatch):
     at.radio(key="ss_kind").set_value("booster")
     at.number_input(key="ss_planned").set_value(3)
     button(at, "Start series").click().run()
-    assert "booster series started" in at.success[0].value
+    assert "booster series started" in shown(at.success[0].value)
 
 
 def test_habit_week_grid_and_habit_forms(clinic, monkeypatch):
@@ -210,7 +211,7 @@ def test_habit_week_grid_and_habit_forms(clinic, monkeypatch):
     at.checkbox(key=f"hw_{habit.id}_{monday}_{habit.version}").check()
     at.checkbox(key=f"hw_{habit.id}_{monday + timedelta(days=1)}_{habit.version}").check()
     button(at, "Save the week").click().run()
-    assert not errors(at) and "Check-ins for the week" in at.success[0].value
+    assert not errors(at) and "Check-ins for the week" in shown(at.success[0].value)
     with factory() as s:
         assert len(s.scalars(select(HabitLog)).all()) == 2
     at.text_input(key="ah_name").input("walk")
@@ -241,9 +242,9 @@ def test_patient_details_and_a_stale_form(clinic, monkeypatch):
     [first] = [t for t in at.text_input if t.label == "First name" and t.key.startswith("pf_")]
     first.input("Paula")
     button(at, "Save details").click().run()
-    assert "changed by someone else" in at.warning[0].value
-    shown = at.dataframe[-1].value
-    assert "Written by a colleague" in shown["Now saved as"].tolist()
+    assert "changed by someone else" in shown(at.warning[0].value)
+    saved_now = at.dataframe[-1].value
+    assert "Written by a colleague" in saved_now["Now saved as"].tolist()
     with factory() as s:
         p = s.get(Patient, small.pat_a)
         assert (p.first_name, p.intentions) == ("Pat0", "Written by a colleague")
@@ -261,7 +262,7 @@ def test_add_patient_form(clinic, monkeypatch):
     assert any("already in use" in e for e in errors(at))
     at.text_input(key="np_chart").input("C-77")
     button(at, "Add patient").click().run()
-    assert "Patient C-77 added" in at.success[0].value
+    assert "Patient C-77 added" in shown(at.success[0].value)
     assert at.selectbox(key="rc_patient").value.chart == "C-77"
 
 
@@ -275,7 +276,7 @@ def test_director_reassigns(clinic, monkeypatch):
     assert any("already this patient's therapist" in e for e in errors(at))
     at.selectbox(key="ra_therapist").set_value(small.ther_b.id)
     button(at, "Reassign").click().run()
-    assert "Primary therapist is now" in at.success[0].value
+    assert "Primary therapist is now" in shown(at.success[0].value)
     with factory() as s:
         assert s.get(Patient, small.pat_a).therapist_id == small.ther_b.id
 
@@ -293,7 +294,7 @@ def test_a_stale_week_grid_is_not_saved_over_a_colleagues(clinic, monkeypatch):
                         {habit.id: habit.version})
     at.checkbox(key=f"hw_{habit.id}_{monday + timedelta(days=1)}_{habit.version}").check()
     button(at, "Save the week").click().run()
-    assert "changed by someone else" in at.warning[0].value
+    assert "changed by someone else" in shown(at.warning[0].value)
     assert at.dataframe[-1].value.values.tolist() == [["Walk", f"Mon {monday.day}"]]
     with factory() as s:
         assert s.execute(select(HabitLog.date)).scalars().all() == [monday]

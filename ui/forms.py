@@ -13,6 +13,7 @@ from db.recording import AccessDenied, RecordChanged, ValidationError
 from db.staff import StaffError
 
 from .database import db_session
+from .text import md_escape
 
 T = TypeVar("T")
 FLASH_KEY = "kap_flash"
@@ -32,11 +33,11 @@ class FieldSlots:
         leftover = []
         for field, message in errors.items():
             if field in self.slots:
-                self.slots[field].error(message, icon=":material/error:")
+                self.slots[field].error(md_escape(message), icon=":material/error:")
             else:
                 leftover.append(message)
         for message in leftover:
-            st.error(message, icon=":material/error:")
+            st.error(md_escape(message), icon=":material/error:")
 
 
 def seen_version(kind: str, record_id: int, fresh: int) -> int:
@@ -68,7 +69,7 @@ def show_flash(where: str = "top") -> None:
     held = st.session_state.get(FLASH_KEY)
     if held and held[0] == where:
         del st.session_state[FLASH_KEY]
-        st.success(held[1], icon=":material/check_circle:")
+        st.success(md_escape(held[1]), icon=":material/check_circle:")
 
 
 def fresh_choice(key: str, options: list, ids: list[int]) -> None:
@@ -82,8 +83,16 @@ def fresh_choice(key: str, options: list, ids: list[int]) -> None:
 
 
 def changed_views() -> None:
-    """Every cached view may now be out of date: caseload, compliance, team meeting."""
+    """Every cached view may now be out of date: caseload, compliance, team meeting.
+
+    Compliance rows and the team meeting are kept with st.cache_resource (they are
+    immutable), which st.cache_data.clear() does not reach, so they are cleared by name.
+    """
+    from . import compliance_data, team_meeting_data
+
     st.cache_data.clear()
+    compliance_data.clear()
+    team_meeting_data.load_team_meeting.clear()
 
 
 def save(slots: FieldSlots, write: Callable[..., T], *args: Any, **kwargs: Any) -> T | None:
@@ -104,10 +113,10 @@ def save(slots: FieldSlots, write: Callable[..., T], *args: Any, **kwargs: Any) 
         slots.show({invalid.field or "_": str(invalid)})
         return None
     except AccessDenied as denied:
-        st.error(str(denied), icon=":material/block:")
+        st.error(md_escape(str(denied)), icon=":material/block:")
         return None
     except RecordChanged as changed:
-        st.warning(str(changed), icon=":material/sync_problem:")
+        st.warning(md_escape(str(changed)), icon=":material/sync_problem:")
         if changed.current:
             show_values(changed.current)
         return None
