@@ -92,16 +92,27 @@ def write_csv(rows: Iterable[Mapping[str, Any]], out: IO[str],
 def write_csv_rows(rows: Iterable[Sequence[Any]], out: IO[str], columns: Sequence[str]) -> None:
     """As :func:`write_csv`, each row given as its values in ``columns`` order."""
     rows = list(rows)
+    if rows and set(map(len, rows)) != {len(columns)}:
+        raise ValueError(f"every row needs {len(columns)} values")
+    # (Not zip(*rows) to turn them into columns: that makes one iterator per
+    # row for the garbage collector to watch.)
+    write_csv_columns([list(map(itemgetter(i), rows)) for i in range(len(columns))], out,
+                      columns)
+
+
+def write_csv_columns(data: Sequence[Sequence[Any]], out: IO[str],
+                      columns: Sequence[str]) -> None:
+    """As :func:`write_csv_rows`, the values given column by column: ``data[i]``
+    holds column i's value of every row, rows in order."""
+    if len(data) != len(columns) or len(set(map(len, data))) > 1:
+        raise ValueError("give one list of values per column, all of the same length")
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow([_text(str(c)) for c in columns])
-    if not rows:
+    if not data or not data[0]:
         return
-    if set(map(len, rows)) != {len(columns)}:
-        raise ValueError(f"every row needs {len(columns)} values")
     # Column by column: one look at a column's types picks the cheapest way
-    # that gives every cell exactly what cell() gives it. (Not zip(*rows): that
-    # makes one iterator per row for the garbage collector to watch.)
-    cells = [_cells(list(map(itemgetter(i), rows))) for i in range(len(columns))]
+    # that gives every cell exactly what cell() gives it.
+    cells = [_cells(values) for values in data]
     fields = [_fields(values) for values in cells] if len(columns) > 1 else [None]
     if None in fields:
         writer.writerows(zip(*cells))

@@ -13,7 +13,7 @@ from typing import IO, Any
 
 from sqlalchemy.orm import Session
 
-from .csv_safety import write_csv, write_csv_rows
+from .csv_safety import write_csv, write_csv_columns
 from .protocol import (
     DEFAULT_WEEKS,
     ProtocolConfig,
@@ -55,6 +55,7 @@ assert tuple(_COMPLIANCE_ATTRS) == COMPLIANCE_COLUMNS
 
 
 _pick_compliance = attrgetter(*_COMPLIANCE_ATTRS.values())
+_COMPLIANCE_GETTERS = [attrgetter(a) for a in _COMPLIANCE_ATTRS.values()]
 
 
 def compliance_table(session: Session, as_of: date, *, therapist_id: int | None = None,
@@ -133,11 +134,13 @@ def run(session: Session, kind: str, *, as_of: date, fmt: str = "csv",
     with ISO dates and flags as a list.
     """
     if fmt == "csv" and kind == "compliance":
-        # Straight from the engine's results to the file: a clinic-wide report
-        # has one row per series, and dicts in between cost more than the rules.
-        table = compliance_table(session, as_of)
-        write_csv_rows(table, out, COMPLIANCE_COLUMNS)
-        return len(table)
+        # Straight from the engine's results to the file, column by column: a
+        # clinic-wide report has one row per series, and rows in between
+        # (dicts above all) cost more than the rules.
+        series = compute_compliance(session, as_of)
+        write_csv_columns([list(map(get, series)) for get in _COMPLIANCE_GETTERS], out,
+                          COMPLIANCE_COLUMNS)
+        return len(series)
     rows, columns = rows_for(session, kind, as_of=as_of, weeks=weeks)
     if fmt == "csv":
         write_csv(rows, out, columns)
