@@ -6,9 +6,9 @@ from __future__ import annotations
 import streamlit as st
 
 from db.protocol import LIMITS, SettingsConflict, SettingsError, load_settings, update_settings
-from ui import compliance_data
 from ui.access import require_page_access
 from ui.database import db_session
+from ui.forms import changed_views
 from ui.pages import title_for
 
 SHOWN_KEY = "protocol_settings_shown"  # the settings the form was filled from
@@ -69,8 +69,7 @@ if submitted:
         st.error(f"Not saved: {problem}.", icon=":material/error:")
     else:
         # Every page's cached figures must follow the new rules now, not in a few minutes.
-        compliance_data.clear()
-        st.cache_data.clear()
+        changed_views()
         st.session_state[SHOWN_KEY] = saved
         st.session_state[NOTICE_KEY] = ("saved", "Saved. Every page and report now uses these "
                                                  "settings.")

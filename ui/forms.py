@@ -12,6 +12,7 @@ import streamlit as st
 from db.recording import AccessDenied, RecordChanged, ValidationError
 from db.staff import StaffError
 
+from . import compliance_data, team_meeting_data
 from .database import db_session
 from .text import md_escape
 
@@ -83,13 +84,12 @@ def fresh_choice(key: str, options: list, ids: list[int]) -> None:
 
 
 def changed_views() -> None:
-    """Every cached view may now be out of date: caseload, compliance, team meeting.
+    """Every cached view may now be out of date: caseload, compliance, team meeting
+    (after a save in the app, or a change of the protocol settings).
 
     Compliance rows and the team meeting are kept with st.cache_resource (they are
     immutable), which st.cache_data.clear() does not reach, so they are cleared by name.
     """
-    from . import compliance_data, team_meeting_data
-
     st.cache_data.clear()
     compliance_data.clear()
     team_meeting_data.load_team_meeting.clear()
