@@ -111,14 +111,46 @@ def write_csv_columns(data: Sequence[Sequence[Any]], out: IO[str],
     if not data or not data[0]:
         return
     # Column by column: one look at a column's types picks the cheapest way
-    # that gives every cell exactly what cell() gives it.
-    cells = [_cells(values) for values in data]
-    fields = [_fields(values) for values in cells] if len(columns) > 1 else [None]
+    # that gives every cell exactly what cell() and the csv writer give it.
+    fields = [_column_fields(values) for values in data] if len(columns) > 1 else [None]
     if None in fields:
-        writer.writerows(zip(*cells))
+        writer.writerows(zip(*[_cells(values) for values in data]))
     else:
         out.write("\n".join(map(",".join, zip(*fields))))
         out.write("\n")
+
+
+# Columns of one of these types (and None) are written through a table of their
+# distinct values when there are few: most columns of a clinic-wide report
+# (dates, counts, statuses, flags) hold a few hundred values over many rows.
+# Not float or bool, whose values can be equal across types (1 == 1.0 == True).
+_TABLED = frozenset({str, int, date, tuple})
+_FEW_DISTINCT = 4  # at most one distinct value in this many rows
+
+
+def _column_fields(values: Sequence[Any]) -> list[str] | None:
+    """The csv writer's text for each cell of one column (see :func:`_fields`)."""
+    kinds = set(map(type, values))
+    kinds.discard(type(None))
+    if len(kinds) == 1 and kinds <= _TABLED:
+        try:
+            distinct = set(values)
+        except TypeError:  # a tuple holding a list
+            distinct = None
+        if distinct is not None and len(distinct) * _FEW_DISTINCT <= len(values):
+            table = {v: _field_text(cell(v)) for v in distinct}
+            return list(map(table.__getitem__, values))
+    return _fields(_cells(values))
+
+
+def _field_text(value: Any) -> str:
+    """What the csv writer writes for one cell() value (QUOTE_MINIMAL, ",", '"')."""
+    # cell() leaves numbers, whose str() is what the writer writes, and text
+    # without a CR (whose quoting differs between Python versions).
+    text = str(value)
+    if any(q in text for q in _QUOTED):
+        return '"' + text.replace('"', '""') + '"'
+    return text
 
 
 # What cell() does to a list or tuple of text: _text() of the joined items.

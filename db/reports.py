@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from datetime import date, datetime
-from operator import attrgetter
+from operator import itemgetter
 from typing import IO, Any
 
 from sqlalchemy.orm import Session
@@ -17,6 +17,8 @@ from .csv_safety import write_csv, write_csv_columns
 from .protocol import (
     DEFAULT_WEEKS,
     ProtocolConfig,
+    SeriesCompliance,
+    compliance_values,
     compute_compliance,
     habit_adherence,
     outcome_summaries,
@@ -54,8 +56,10 @@ _COMPLIANCE_ATTRS = {
 assert tuple(_COMPLIANCE_ATTRS) == COMPLIANCE_COLUMNS
 
 
-_pick_compliance = attrgetter(*_COMPLIANCE_ATTRS.values())
-_COMPLIANCE_GETTERS = [attrgetter(a) for a in _COMPLIANCE_ATTRS.values()]
+# SeriesCompliance is a NamedTuple: its fields are read by position, in C.
+_COMPLIANCE_POSITIONS = [SeriesCompliance._fields.index(a) for a in _COMPLIANCE_ATTRS.values()]
+_pick_compliance = itemgetter(*_COMPLIANCE_POSITIONS)
+_COMPLIANCE_GETTERS = [itemgetter(i) for i in _COMPLIANCE_POSITIONS]
 
 
 def compliance_table(session: Session, as_of: date, *, therapist_id: int | None = None,
@@ -137,7 +141,7 @@ def run(session: Session, kind: str, *, as_of: date, fmt: str = "csv",
         # Straight from the engine's results to the file, column by column: a
         # clinic-wide report has one row per series, and rows in between
         # (dicts above all) cost more than the rules.
-        series = compute_compliance(session, as_of)
+        series = compliance_values(session, as_of)
         write_csv_columns([list(map(get, series)) for get in _COMPLIANCE_GETTERS], out,
                           COMPLIANCE_COLUMNS)
         return len(series)

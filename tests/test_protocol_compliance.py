@@ -5,7 +5,7 @@ compute_compliance on rows written to the database (SQLite and PostgreSQL).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import date
 
 import pytest
@@ -265,13 +265,13 @@ def test_reason_in_plain_words(name, reason):
 def test_attention_rank_puts_need_first():
     base = _pure(CASES[0])[1]
     rows = [
-        replace(base, patient_id="A", status="compliant", next_infusion=d("06-02")),
-        replace(base, patient_id="B", status="compliant", next_infusion=d("06-01")),
-        replace(base, patient_id="C", status="not_started", flags=("prep_due",)),
-        replace(base, patient_id="D", status="compliant", flags=("stalled",)),
-        replace(base, patient_id="E", status="at_risk"),
-        replace(base, patient_id="F", status="non_compliant"),
-        replace(base, patient_id="G", status="discontinued"),
+        base._replace(patient_id="A", status="compliant", next_infusion=d("06-02")),
+        base._replace(patient_id="B", status="compliant", next_infusion=d("06-01")),
+        base._replace(patient_id="C", status="not_started", flags=("prep_due",)),
+        base._replace(patient_id="D", status="compliant", flags=("stalled",)),
+        base._replace(patient_id="E", status="at_risk"),
+        base._replace(patient_id="F", status="non_compliant"),
+        base._replace(patient_id="G", status="discontinued"),
     ]
     assert [r.patient_id for r in sorted(rows, key=attention_rank)] == list("FEDCBAG")
 
@@ -350,3 +350,60 @@ def test_database_and_plain_rows_agree_on_a_random_clinic(session):
     assert got == expected
     assert {sc.status for sc in got} >= {"compliant", "non_compliant", "not_started",
                                           "discontinued"}
+
+
+def _first_match_owner(series, session):
+    """The assignment rule as issue 3 words it, one session at a time: the oracle
+    for session_bounds. ``series`` as (id, number, dates)."""
+    day, kind, _, pinned = session
+    ids = {sid for sid, _, _ in series}
+    if pinned is not None:
+        return pinned if pinned in ids else None
+    if kind == "preparation":
+        anchors = sorted((dt.first_booked, num, sid) for sid, num, dt in series
+                         if dt.first_booked is not None)
+        return next((sid for anchor, _, sid in anchors if anchor >= day), None)
+    windows = sorted((dt.first_infusion, num, dt.window_end, sid) for sid, num, dt in series
+                     if dt.first_infusion is not None)
+    return next((sid for start, _, end, sid in windows if start <= day <= end), None)
+
+
+def test_session_bounds_assign_as_the_first_match_rule_says():
+    """Overlapping, nested and touching windows, shared anchors, pinned sessions:
+    every series is evaluated on the sessions the plain rule gives it."""
+    import random
+    from datetime import timedelta
+
+    from db.protocol import evaluate_series, series_dates, summarise_infusions
+
+    rng = random.Random(11)
+    config = ProtocolConfig()
+    checked = 0
+    for _ in range(400):
+        as_of = d("05-20")
+        rows, infusions = [], {}
+        for number in range(1, rng.randint(1, 4) + 1):
+            sid = 100 + number
+            start = d("03-01") + timedelta(days=rng.randint(0, 60))
+            inf = [(start + timedelta(days=k * rng.randint(1, 9)), rng.choice([C, C, S, X]))
+                   for k in range(rng.randint(0, 5))]
+            infusions[sid] = list(dict(inf).items())
+            rows.append(SeriesRow(sid, 1, "C0001", 7, "t_one", number, "induction",
+                                  rng.choice(["active", "completed", "discontinued"]), 6))
+        sessions = [SessionRow(d("02-25") + timedelta(days=rng.randint(0, 100)),
+                               rng.choice(["preparation", "integration"]),
+                               rng.choice(["attended", "scheduled"]),
+                               rng.choice([None, None, None, 101, 102, 999]))
+                    for _ in range(rng.randint(0, 10))]
+        got = {sc.series_id: sc for sc in evaluate_patient(rows, infusions, sessions, as_of,
+                                                           config)}
+        dated = [(r, series_dates(r.status, summarise_infusions(infusions[r.id], as_of),
+                                  config.grace_days)) for r in rows]
+        keyed = [(r.id, r.number, dt) for r, dt in dated]
+        latest = max(r.number for r in rows)
+        for r, dt in dated:
+            own = [s for s in sessions if _first_match_owner(keyed, s) == r.id]
+            want = evaluate_series(r, dt, own, as_of, config, is_current=r.number == latest)
+            assert got[r.id] == want, (rows, infusions, sessions)
+            checked += len(own)
+    assert checked > 500

@@ -36,14 +36,12 @@ tests can probe every boundary and pages never recompute.
 """
 from __future__ import annotations
 
-from bisect import bisect_left, bisect_right
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from functools import lru_cache
-from dataclasses import dataclass
+from functools import lru_cache, partial
 from datetime import date, timedelta
 from itertools import groupby
-from operator import attrgetter, itemgetter
+from operator import itemgetter
 from typing import NamedTuple
 
 from sqlalchemy import Connection, Select, and_, case, func, select
@@ -100,8 +98,13 @@ class SessionRow(NamedTuple):
     series_id: int | None = None  # set when pinned to a series
 
 
-@dataclass(frozen=True)
-class SeriesCompliance:
+class SeriesCompliance(NamedTuple):
+    """One series' compliance as of a date.
+
+    A NamedTuple, not a dataclass: a clinic-wide report builds one per series,
+    and a tuple is built in one step, read column by column in C (the CSV) and
+    left alone by the garbage collector once it holds only dates, numbers and text.
+    """
     series_id: int
     patient_pk: int
     patient_id: str
@@ -200,68 +203,114 @@ def _days(n: int) -> timedelta:
     return timedelta(days=n)
 
 
-def assign_sessions(series: Sequence[tuple[int, int, _Dates]],
-                    sessions: Iterable[SessionRow]) -> dict[int, list[SessionRow]]:
-    """Session lists by series id, for one patient's series ``(id, number, dates)``.
+class SessionBounds(NamedTuple):
+    """Which of its patient's unpinned sessions a series owns, as date bounds.
 
-    Pinned sessions go to their series (dropped if it is not this patient's);
-    others by date as the module docstring says. A session that fits no series
-    belongs to none.
+    Preparation sessions dated in (prep_after, prep_until], integration
+    sessions dated in [int_from, int_until] and after int_after; a bound of
+    None on prep_until or int_from means none, on prep_after or int_after no
+    lower limit. Built by :func:`session_bounds`: the assignment rule in one place.
     """
-    by_id = {sid: [] for sid, _, _ in series}
-    # Sorted once so that the first match is the rule's winner: the first booked
-    # infusion on or after the date for preparation, the earlier window for integration.
-    prep_anchors = sorted((d.first_booked, num, sid) for sid, num, d in series
-                          if d.first_booked is not None)
-    windows = sorted((d.first_infusion, num, d.window_end, sid) for sid, num, d in series
-                     if d.first_infusion is not None and d.window_end is not None)
-    for s in sessions:
-        day, kind, _, pinned = s
-        if pinned is not None:
-            target = pinned if pinned in by_id else None
-        elif kind == "preparation":
-            target = next((sid for anchor, _, sid in prep_anchors if anchor >= day), None)
-        else:
-            target = next((sid for start, _, end, sid in windows if start <= day <= end), None)
-        if target is not None:
-            by_id[target].append(s)
-    return by_id
+    prep_after: date | None
+    prep_until: date | None
+    int_after: date | None
+    int_from: date | None
+    int_until: date | None
+
+
+def session_bounds(series: Sequence[tuple[int, int, _Dates]]) -> dict[int, SessionBounds]:
+    """Bounds by series id, for one patient's series ``(id, number, dates)``.
+
+    A preparation session belongs to the series whose first booked infusion is
+    the first on or after its date, an integration session to the first window
+    (by start, then series number) that holds its date. Sorted that way, each
+    series owns what lies after the anchors, or beyond the windows, of the ones
+    before it. A session that fits no series belongs to none.
+    """
+    prep: dict[int, tuple] = {}
+    previous_anchor = None
+    for anchor, _, sid in sorted((d.first_booked, num, sid) for sid, num, d in series
+                                 if d.first_booked is not None):
+        prep[sid] = (previous_anchor, anchor)
+        previous_anchor = anchor
+    integration: dict[int, tuple] = {}
+    latest_end = None  # windows before this one start no later; a day beyond all their ends
+    for start, _, end, sid in sorted((d.first_infusion, num, d.window_end, sid)
+                                     for sid, num, d in series
+                                     if d.first_infusion is not None
+                                     and d.window_end is not None):
+        integration[sid] = (latest_end, start, end)
+        if latest_end is None or end > latest_end:
+            latest_end = end
+    return {sid: _new_tuple(SessionBounds, prep.get(sid, _NO_PREPARATION)
+                            + integration.get(sid, _NO_INTEGRATION))
+            for sid, _, _ in series}
+
+
+_NO_PREPARATION = (None, None)
+_NO_INTEGRATION = (None, None, None)
 
 
 def _plural(n: int, word: str) -> str:
     return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
 
-# _series_compliance fills the instance dict directly: nothing may run at init.
-assert not hasattr(SeriesCompliance, "__slots__")
-assert not hasattr(SeriesCompliance, "__post_init__")
+# SeriesCompliance's own __new__ is Python code run once per field list; the
+# tuple's is not, and builds the same object from values in field order.
+_new_tuple = tuple.__new__
+_as_series_compliance = partial(tuple.__new__, SeriesCompliance)
 
 
-def _series_compliance(fields: dict[str, object]) -> SeriesCompliance:
-    """``SeriesCompliance(**fields)`` without the frozen dataclass' ``__init__``.
+# Bounds that hold every date: the sessions given are all the series' own.
+_ALL_DATES = SessionBounds(None, date.max, None, date.min, date.max)
 
-    That ``__init__`` sets each of the 25 fields through ``object.__setattr__``:
-    over a whole clinic it cost about as much as the rules. The object is the
-    same (equal, hashable, still frozen); ``fields`` must name every field.
+
+def evaluate_series(row: SeriesRow, dates: _Dates, sessions: Iterable[tuple], as_of: date,
+                    config: ProtocolConfig, *, bounds: SessionBounds | None = None,
+                    is_current: bool = True) -> SeriesCompliance:
+    """Apply the protocol rules to one series and its sessions.
+
+    ``sessions`` are SessionRows, or tuples with one leading value (the
+    patient) before SessionRow's fields when ``bounds`` is given. With
+    ``bounds`` (from :func:`session_bounds`), ``sessions`` may be all of the
+    patient's and the series takes the ones it owns: those pinned to it and
+    the unpinned ones within its bounds. Without, every session given counts
+    as the series' own. ``row`` and ``dates`` are read by position: plain
+    tuples in the fields' order work too.
     """
-    sc = object.__new__(SeriesCompliance)
-    sc.__dict__.update(fields)
-    return sc
+    if bounds is None:
+        bounds = _ALL_DATES
+        sessions = [(None, *s) for s in sessions]
+    return _new_tuple(SeriesCompliance,
+                      _series_values(row, dates, sessions, as_of, config, bounds, is_current))
 
 
-def evaluate_series(row: SeriesRow, dates: _Dates, sessions: Sequence[SessionRow], as_of: date,
-                    config: ProtocolConfig, *, is_current: bool = True) -> SeriesCompliance:
-    """Apply the protocol rules to one series and the sessions assigned to it.
+def _series_values(row: tuple, dates: tuple, sessions: Iterable[tuple], as_of: date,
+                   config: ProtocolConfig, bounds: tuple, is_current: bool) -> tuple:
+    """:func:`evaluate_series` as a plain tuple of SeriesCompliance's values.
 
-    ``row`` and ``dates`` are read by position: plain tuples in the fields'
-    order work too, which is how :func:`compute_compliance` passes them.
+    A clinic-wide report keeps one per series: plain tuples of dates, numbers
+    and text are dropped from the garbage collector's watch, a tuple subclass
+    never is, and tens of thousands of those set off full collections.
     """
     sid, pk, chart, tid, user, number, kind, series_status, planned = row[:9]
     first, _, last_completed, last_infusion, window_end, next_infusion, completed, inf_stale = dates
     minimum = config.min_integration_sessions
     attended = upcoming = stale = 0
     met_date = booked_date = None  # latest met preparation, earliest bookable one
-    for day, s_kind, status, _ in sessions:
+    prep_after, prep_until, int_after, int_from, int_until = bounds
+    for _, day, s_kind, status, pinned in sessions:
+        # Does this series own the session? (The assignment rule: session_bounds.)
+        if pinned is None:
+            if s_kind == "preparation":
+                if (prep_until is None or day > prep_until
+                        or (prep_after is not None and day <= prep_after)):
+                    continue
+            elif (int_from is None or day < int_from or day > int_until
+                  or (int_after is not None and day <= int_after)):
+                continue
+        elif pinned != sid:
+            continue
         if status == "scheduled" and day < as_of:
             stale += 1  # never recorded: counts as neither attended nor upcoming
         elif s_kind == "integration":
@@ -329,16 +378,10 @@ def evaluate_series(row: SeriesRow, dates: _Dates, sessions: Sequence[SessionRow
         reason += (f" {_plural(unrecorded, 'past appointment')} still marked scheduled: "
                    "record whether it took place.")
 
-    return _series_compliance({
-        "series_id": sid, "patient_pk": pk, "patient_id": chart, "therapist_id": tid,
-        "therapist_username": user, "series_number": number, "kind": kind,
-        "series_status": series_status, "infusions_completed": completed,
-        "infusions_planned": planned, "first_infusion": first, "last_infusion": last_infusion,
-        "next_infusion": next_infusion, "window_end": window_end, "preparation": preparation,
-        "preparation_date": preparation_date, "integration_attended": attended,
-        "integration_upcoming": upcoming, "integration_required": minimum,
-        "unrecorded": unrecorded, "status": status, "flags": flags, "reason": reason,
-        "is_current": is_current, "last_completed_infusion": last_completed})
+    return (
+        sid, pk, chart, tid, user, number, kind, series_status, completed, planned, first,
+        last_infusion, next_infusion, window_end, preparation, preparation_date, attended,
+        upcoming, minimum, unrecorded, status, flags, reason, is_current, last_completed)
 
 
 def evaluate_patient(series: Sequence[SeriesRow],
@@ -355,37 +398,28 @@ def evaluate_summarised(series: Sequence[tuple[SeriesRow, InfusionSummary]],
                         sessions: Iterable[SessionRow], as_of: date,
                         config: ProtocolConfig) -> list[SeriesCompliance]:
     """As :func:`evaluate_patient`, with each series' infusions already summarised."""
-    return _evaluate_loaded([(*row, *summary) for row, summary in series], sessions, as_of,
-                            config)
+    return list(map(_as_series_compliance,
+                    _evaluate_loaded([(*row, *summary) for row, summary in series],
+                                     [(None, *s) for s in sessions], as_of, config)))
 
 
-def _evaluate_loaded(series: Sequence[tuple], sessions: Iterable[SessionRow], as_of: date,
-                     config: ProtocolConfig) -> list[SeriesCompliance]:
+def _evaluate_loaded(series: Sequence[tuple], sessions: Sequence[tuple], as_of: date,
+                     config: ProtocolConfig) -> list[tuple]:
     """One patient's series as loaded: each a SeriesRow's fields followed by an
-    InfusionSummary's, in one flat tuple."""
+    InfusionSummary's, in one flat tuple; sessions each the patient's pk then
+    SessionRow's fields. Values as :func:`_series_values` gives them."""
     grace = config.grace_days
     if len(series) == 1:
-        # Most patients have one series: every session either is pinned to it,
-        # or belongs to it by date, or to nothing. Same rules as assign_sessions.
+        # Most patients have one series: it owns every unpinned session
+        # before its first booked infusion or within its window.
         row = series[0]
         d = series_dates(row[7], row[9:], grace)
-        sid, first_infusion, first_booked, window_end = row[0], d[0], d[1], d[4]
-        mine: list[SessionRow] = []
-        for s in sessions:
-            day, kind, _, pinned = s
-            if pinned is not None:
-                if pinned == sid:
-                    mine.append(s)
-            elif kind == "preparation":
-                if first_booked is not None and day <= first_booked:
-                    mine.append(s)
-            elif first_infusion is not None and first_infusion <= day <= window_end:
-                mine.append(s)
-        return [evaluate_series(row, d, mine, as_of, config, is_current=True)]
+        bounds = _new_tuple(SessionBounds, (None, d[1], None, d[0], d[4]))
+        return [_series_values(row, d, sessions, as_of, config, bounds, True)]
     dated = [(row, series_dates(row[7], row[9:], grace)) for row in series]
-    assigned = assign_sessions([(row[0], row[5], d) for row, d in dated], sessions)
+    bounds = session_bounds([(row[0], row[5], d) for row, d in dated])
     latest = max(row[5] for row in series)
-    return [evaluate_series(row, d, assigned[row[0]], as_of, config, is_current=row[5] == latest)
+    return [_series_values(row, d, sessions, as_of, config, bounds[row[0]], row[5] == latest)
             for row, d in dated]
 
 
@@ -534,30 +568,45 @@ def compute_compliance(session: Session, as_of: date, *, therapist_id: int | Non
                        settings: ProtocolConfig | None = None) -> list[SeriesCompliance]:
     """Compliance of every series in scope (one therapist's patients, a list of
     patient pks, or the whole clinic), ordered by chart number and series number."""
+    return list(map(_as_series_compliance,
+                    compliance_values(session, as_of, therapist_id=therapist_id,
+                                      patient_ids=patient_ids, settings=settings)))
+
+
+def compliance_values(session: Session, as_of: date, *, therapist_id: int | None = None,
+                      patient_ids: Sequence[int] | None = None,
+                      settings: ProtocolConfig | None = None) -> list[tuple]:
+    """:func:`compute_compliance` as plain tuples of SeriesCompliance's values,
+    in its field order: what a clinic-wide export reads, column by column."""
     config = settings or load_settings(session)
     series, sessions = _load(session, as_of, therapist_id=therapist_id,
                              patient_ids=patient_ids)
-    # Both sorted by patient, each patient's sessions are then one slice: no
-    # list per patient that outlives its turn. Over a whole clinic those lists
-    # were enough to set off a full garbage collection on most runs.
+    # Both sorted by patient and walked side by side: each patient's sessions
+    # are one slice, and no list per patient outlives its turn. (Over a whole
+    # clinic such lists set off full garbage collections.)
     series.sort(key=_series_patient)
     sessions.sort(key=_session_patient)
-    session_patients = list(map(_session_patient, sessions))
-    session_rows = [(day, kind, status, pinned) for _, day, kind, status, pinned in sessions]
-    out: list[SeriesCompliance] = []
-    lo = 0
+    out: list[tuple] = []
+    session_groups = groupby(sessions, _session_patient)
+    session_pk, group = next(session_groups, (None, ()))
+    no_sessions: tuple = ()
     for pk, rows in groupby(series, _series_patient):
-        lo = bisect_left(session_patients, pk, lo)
-        hi = bisect_right(session_patients, pk, lo)
-        out += _evaluate_loaded(list(rows), session_rows[lo:hi], as_of, config)
-        lo = hi
+        while session_pk is not None and session_pk < pk:  # sessions of no series
+            session_pk, group = next(session_groups, (None, ()))
+        if session_pk == pk:
+            mine = list(group)
+            session_pk, group = next(session_groups, (None, ()))
+        else:
+            mine = no_sessions
+        out += _evaluate_loaded(list(rows), mine, as_of, config)
     out.sort(key=_report_order)
     return out
 
 
 _series_patient = itemgetter(1)  # SeriesRow.patient_pk
 _session_patient = itemgetter(0)
-_report_order = attrgetter("patient_id", "series_number")
+_report_order = itemgetter(SeriesCompliance._fields.index("patient_id"),
+                           SeriesCompliance._fields.index("series_number"))
 
 
 def latest_started_windows(session: Session, *, therapist_id: int | None = None,
