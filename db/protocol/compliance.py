@@ -39,7 +39,8 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from functools import lru_cache, partial
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
+from decimal import Decimal
 from itertools import groupby
 from operator import itemgetter
 from typing import NamedTuple
@@ -186,16 +187,20 @@ def summarise_infusions(infusions: Iterable[tuple[date, str]], as_of: date) -> I
 def series_dates(status: str, summary: InfusionSummary, grace_days: int) -> _Dates:
     """A series' dates; ``summary`` is read by position (a plain tuple in
     InfusionSummary's field order works too)."""
+    return _new_tuple(_Dates, _dates(status, summary, grace_days))
+
+
+def _dates(status: str, summary: tuple, grace_days: int) -> tuple:
+    """:func:`series_dates` as a plain tuple (one per series of a clinic: a
+    plain tuple of dates is left alone by the garbage collector)."""
     completed, first_completed, last_completed, first_booked, last_booked, next_scheduled, \
         stale = summary
     # A discontinued series' window closes after its last completed infusion:
     # bookings left behind when it stopped must not keep it open.
     last = last_completed if status == "discontinued" else last_booked
     window_end = last + _days(grace_days) if last is not None else None
-    # tuple.__new__: the same _Dates without the NamedTuple's Python-level
-    # __new__, called once per series of a clinic.
-    return tuple.__new__(_Dates, (first_completed, first_booked, last_completed, last,
-                                  window_end, next_scheduled, completed, stale))
+    return (first_completed, first_booked, last_completed, last, window_end, next_scheduled,
+            completed, stale)
 
 
 @lru_cache(maxsize=8)
@@ -398,28 +403,33 @@ def evaluate_summarised(series: Sequence[tuple[SeriesRow, InfusionSummary]],
                         sessions: Iterable[SessionRow], as_of: date,
                         config: ProtocolConfig) -> list[SeriesCompliance]:
     """As :func:`evaluate_patient`, with each series' infusions already summarised."""
-    return list(map(_as_series_compliance,
-                    _evaluate_loaded([(*row, *summary) for row, summary in series],
-                                     [(None, *s) for s in sessions], as_of, config)))
+    out: list[tuple] = []
+    _evaluate_loaded([(*row, row[0], *summary) for row, summary in series],
+                     [(None, *s) for s in sessions], as_of, config, out)
+    return list(map(_as_series_compliance, out))
 
 
-def _evaluate_loaded(series: Sequence[tuple], sessions: Sequence[tuple], as_of: date,
-                     config: ProtocolConfig) -> list[tuple]:
-    """One patient's series as loaded: each a SeriesRow's fields followed by an
-    InfusionSummary's, in one flat tuple; sessions each the patient's pk then
-    SessionRow's fields. Values as :func:`_series_values` gives them."""
+def _evaluate_loaded(series: Sequence[tuple], sessions: Iterable[tuple], as_of: date,
+                     config: ProtocolConfig, out: list[tuple]) -> None:
+    """One patient's series as loaded, their values (as :func:`_series_values`
+    gives them) appended to ``out``. Each series a SeriesRow's fields, the
+    series id again, then an InfusionSummary's, in one flat tuple; sessions
+    each the patient's pk then SessionRow's fields (read once when the
+    patient has one series)."""
     grace = config.grace_days
     if len(series) == 1:
         # Most patients have one series: it owns every unpinned session
         # before its first booked infusion or within its window.
         row = series[0]
-        d = series_dates(row[7], row[9:], grace)
-        bounds = _new_tuple(SessionBounds, (None, d[1], None, d[0], d[4]))
-        return [_series_values(row, d, sessions, as_of, config, bounds, True)]
-    dated = [(row, series_dates(row[7], row[9:], grace)) for row in series]
+        d = _dates(row[7], row[_SUMMARY], grace)
+        bounds = (None, d[1], None, d[0], d[4])  # SessionBounds' fields
+        out.append(_series_values(row, d, sessions, as_of, config, bounds, True))
+        return
+    sessions = list(sessions)
+    dated = [(row, series_dates(row[7], row[_SUMMARY], grace)) for row in series]
     bounds = session_bounds([(row[0], row[5], d) for row, d in dated])
     latest = max(row[5] for row in series)
-    return [_series_values(row, d, sessions, as_of, config, bounds[row[0]], row[5] == latest)
+    out += [_series_values(row, d, sessions, as_of, config, bounds[row[0]], row[5] == latest)
             for row, d in dated]
 
 
@@ -488,67 +498,86 @@ def _fetch_all(conn: Connection, stmt: Select) -> list[tuple]:
         # for the garbage collector to watch.)
         columns: list = [map(itemgetter(i), rows) for i in range(len(rows[0]))]
         for i, proc in processors:
-            columns[i] = map(proc, columns[i])
+            values = list(columns[i])
+            # A clinic's dates are a few hundred distinct days over hundreds of
+            # thousands of rows: each is parsed once and looked up after.
+            # (Only for immutable values, which rows may then share.)
+            if _immutable(stmt.selected_columns[i].type):
+                converted = {v: proc(v) for v in set(values)}
+                columns[i] = map(converted.__getitem__, values)
+            else:
+                columns[i] = map(proc, values)
         rows = list(zip(*columns))
     return rows
+
+
+def _immutable(sql_type) -> bool:
+    try:
+        return sql_type.python_type in _IMMUTABLE_TYPES
+    except NotImplementedError:
+        return False
+
+
+_IMMUTABLE_TYPES = frozenset({date, datetime, int, float, str, bool, Decimal})
 
 
 def _load(session: Session, as_of: date, *, therapist_id: int | None = None,
           patient_ids: Sequence[int] | None = None, with_sessions: bool = True
           ) -> tuple[list[tuple], list[tuple]]:
-    """Series in scope as flat tuples (SeriesRow's fields, then InfusionSummary's),
-    and sessions as (patient pk, then SessionRow's fields).
+    """Series in scope as flat tuples (SeriesRow's fields, the series id again,
+    then InfusionSummary's: see _SUMMARY), and sessions as (patient pk, then SessionRow's fields).
 
-    Two queries per scope (per chunk of patient ids): series joined to an
-    aggregate of their infusions, then the attended and scheduled sessions.
-    Cancelled and no-show rows are never read.
+    Three queries per scope (per chunk of patient ids): the series, a GROUP BY
+    summary of their infusions, then the attended and scheduled sessions.
+    Cancelled and no-show rows are never read. The summaries are joined to
+    their series here, not in SQL: SQLite materialises and indexes a joined
+    aggregate, which cost more than the aggregate itself.
     """
     summary = _summary_query(as_of)
-    series_cols = (TreatmentSeries.id, TreatmentSeries.patient_id, Patient.patient_id,
-                   Patient.therapist_id, Staff.username, TreatmentSeries.number,
-                   TreatmentSeries.kind, TreatmentSeries.status,
-                   TreatmentSeries.planned_infusions)
+    series_q = (select(TreatmentSeries.id, TreatmentSeries.patient_id, Patient.patient_id,
+                       Patient.therapist_id, Staff.username, TreatmentSeries.number,
+                       TreatmentSeries.kind, TreatmentSeries.status,
+                       TreatmentSeries.planned_infusions)
+                .join(Patient, Patient.id == TreatmentSeries.patient_id)
+                .join(Staff, Staff.id == Patient.therapist_id))
     ses_q = (select(TherapySession.patient_id, TherapySession.date, TherapySession.kind,
                     TherapySession.status, TherapySession.series_id)
              .where(TherapySession.status.in_(_SESSION_STATUSES)))
 
-    def series_q(agg):
-        sub = agg.subquery()
-        c = sub.c
-        # A series with no infusion at all has no summary row: the outer join
-        # gives NULLs, which for the two counts mean 0.
-        return (select(*series_cols, func.coalesce(c.completed, 0), c.first_completed,
-                       c.last_completed, c.first_booked, c.last_booked, c.next_scheduled,
-                       func.coalesce(c.stale, 0))
-                .join(Patient, Patient.id == TreatmentSeries.patient_id)
-                .join(Staff, Staff.id == Patient.therapist_id)
-                .outerjoin(sub, c.series_id == TreatmentSeries.id))
-
     if patient_ids is not None:
         scopes = []
         for chunk in _chunks(patient_ids):
-            agg = (summary.join(TreatmentSeries, TreatmentSeries.id == Infusion.series_id)
-                   .where(TreatmentSeries.patient_id.in_(chunk)))
-            scopes.append((series_q(agg).where(TreatmentSeries.patient_id.in_(chunk)),
+            scopes.append((series_q.where(TreatmentSeries.patient_id.in_(chunk)),
+                           summary.join(TreatmentSeries, TreatmentSeries.id == Infusion.series_id)
+                                  .where(TreatmentSeries.patient_id.in_(chunk)),
                            ses_q.where(TherapySession.patient_id.in_(chunk))))
     elif therapist_id is not None:
-        agg = (summary.join(TreatmentSeries, TreatmentSeries.id == Infusion.series_id)
-               .join(Patient, Patient.id == TreatmentSeries.patient_id)
-               .where(Patient.therapist_id == therapist_id))
-        scopes = [(series_q(agg).where(Patient.therapist_id == therapist_id),
+        scopes = [(series_q.where(Patient.therapist_id == therapist_id),
+                   summary.join(TreatmentSeries, TreatmentSeries.id == Infusion.series_id)
+                          .join(Patient, Patient.id == TreatmentSeries.patient_id)
+                          .where(Patient.therapist_id == therapist_id),
                    ses_q.join(Patient, Patient.id == TherapySession.patient_id)
                         .where(Patient.therapist_id == therapist_id))]
     else:
-        scopes = [(series_q(summary), ses_q)]
+        scopes = [(series_q, summary, ses_q)]
 
     series: list[tuple] = []
     sessions: list[tuple] = []
     conn = session.connection()
-    for sq, tq in scopes:
-        series += _fetch_all(conn, sq)
+    for sq, aq, tq in scopes:
+        rows = _fetch_all(conn, sq)
+        summaries = {summary[0]: summary for summary in _fetch_all(conn, aq)}
+        # A series with no infusion booked has no summary row.
+        series += [row + summaries.get(row[0], _NO_INFUSIONS) for row in rows]
         if with_sessions:
             sessions += _fetch_all(conn, tq)
     return series, sessions
+
+
+_NO_INFUSIONS = (None, *InfusionSummary())
+# In a loaded series row, InfusionSummary's fields: after SeriesRow's nine and
+# the summary row's series id.
+_SUMMARY = slice(10, None)
 
 
 def load_rows(session: Session, as_of: date, *, therapist_id: int | None = None,
@@ -560,7 +589,8 @@ def load_rows(session: Session, as_of: date, *, therapist_id: int | None = None,
     sessions: dict[int, list[SessionRow]] = defaultdict(list)
     for pk, day, kind, status, pinned in session_rows:
         sessions[pk].append((day, kind, status, pinned))  # SessionRow's fields
-    return ([(SeriesRow(*row[:9]), InfusionSummary(*row[9:])) for row in series], sessions)
+    return ([(SeriesRow(*row[:9]), InfusionSummary(*row[_SUMMARY])) for row in series],
+            sessions)
 
 
 def compute_compliance(session: Session, as_of: date, *, therapist_id: int | None = None,
@@ -581,9 +611,9 @@ def compliance_values(session: Session, as_of: date, *, therapist_id: int | None
     config = settings or load_settings(session)
     series, sessions = _load(session, as_of, therapist_id=therapist_id,
                              patient_ids=patient_ids)
-    # Both sorted by patient and walked side by side: each patient's sessions
-    # are one slice, and no list per patient outlives its turn. (Over a whole
-    # clinic such lists set off full garbage collections.)
+    # Both sorted by patient and walked side by side, group by group: nothing
+    # per patient outlives its turn. (Over a whole clinic, lists of sessions
+    # by patient set off full garbage collections.)
     series.sort(key=_series_patient)
     sessions.sort(key=_session_patient)
     out: list[tuple] = []
@@ -594,11 +624,10 @@ def compliance_values(session: Session, as_of: date, *, therapist_id: int | None
         while session_pk is not None and session_pk < pk:  # sessions of no series
             session_pk, group = next(session_groups, (None, ()))
         if session_pk == pk:
-            mine = list(group)
+            _evaluate_loaded(list(rows), group, as_of, config, out)
             session_pk, group = next(session_groups, (None, ()))
         else:
-            mine = no_sessions
-        out += _evaluate_loaded(list(rows), mine, as_of, config)
+            _evaluate_loaded(list(rows), no_sessions, as_of, config, out)
     out.sort(key=_report_order)
     return out
 
