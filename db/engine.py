@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+from datetime import date
 from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event
@@ -11,6 +12,26 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from .config import DATA_DIR, database_url
+
+# A column labelled "<name> [iso_date]" comes back from SQLite as a date,
+# converted by the sqlite3 driver as it builds the row (PARSE_COLNAMES), not
+# by SQLAlchemy afterwards: clinic-wide reads (the compliance report) take
+# hundreds of thousands of dates, and rebuilding every row to convert them
+# cost more than reading them. PostgreSQL ignores the tag in a label.
+SQLITE_DATE_TAG = "iso_date"
+
+
+class _IsoDates(dict):
+    """ISO date text (bytes, as sqlite3 gives it) -> date, each parsed once."""
+
+    def __missing__(self, text: bytes):
+        if len(self) > 100_000:  # a clinic's dates are far fewer; never grow unbounded
+            self.clear()
+        self[text] = day = date.fromisoformat(text.decode())
+        return day
+
+
+sqlite3.register_converter(SQLITE_DATE_TAG, _IsoDates().__getitem__)
 
 SQLITE_BUSY_TIMEOUT_MS = 15_000
 
@@ -87,7 +108,9 @@ def make_engine(url: str | None = None, **kwargs) -> Engine:
                 DATA_DIR.mkdir(mode=0o700, exist_ok=True)
             else:
                 path.parent.mkdir(parents=True, exist_ok=True)
-        kwargs.setdefault("connect_args", {}).setdefault("timeout", SQLITE_BUSY_TIMEOUT_MS / 1000)
+        connect_args = kwargs.setdefault("connect_args", {})
+        connect_args.setdefault("timeout", SQLITE_BUSY_TIMEOUT_MS / 1000)
+        connect_args.setdefault("detect_types", sqlite3.PARSE_COLNAMES)  # SQLITE_DATE_TAG
         engine = create_engine(url, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas)
         if parsed.database and parsed.database != ":memory:" and not parsed.query.get("uri"):

@@ -407,3 +407,35 @@ def test_session_bounds_assign_as_the_first_match_rule_says():
             assert got[r.id] == want, (rows, infusions, sessions)
             checked += len(own)
     assert checked > 500
+
+
+def test_sqlite_dates_read_the_same_without_the_drivers_converter(tmp_path):
+    """make_engine lets the sqlite3 driver parse tagged date columns; an engine
+    made without that (plain create_engine) gives ISO text, which the loader
+    then converts itself. Both give the same answers."""
+    from sqlalchemy import create_engine
+
+    from db.engine import make_engine, session_factory
+    from db.migrate import upgrade
+
+    url = f"sqlite:///{tmp_path / 'clinic.db'}"
+    ours = make_engine(url)
+    upgrade(ours)
+    with session_factory(ours)() as session:
+        clinic = Clinic(session)
+        p = clinic.patient()
+        s = clinic.series(p, infusions=STD + [(d("05-29"), S)])
+        clinic.therapy(p, d("05-01"), "preparation", "attended")
+        clinic.therapy(p, d("05-10"), "integration", "attended", s)
+        clinic.therapy(p, d("05-26"), "integration", "scheduled")
+        session.commit()
+        converted = compute_compliance(session, d("05-20"))
+    plain = create_engine(url)
+    with session_factory(plain)() as session:
+        from_text = compute_compliance(session, d("05-20"))
+    assert converted == from_text
+    [sc] = converted
+    assert type(sc.first_infusion) is date and sc.preparation_date == d("05-01")
+    assert (sc.integration_attended, sc.integration_upcoming) == (1, 1)
+    ours.dispose()
+    plain.dispose()

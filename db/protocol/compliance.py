@@ -48,6 +48,7 @@ from typing import NamedTuple
 from sqlalchemy import Connection, Select, and_, case, func, select
 from sqlalchemy.orm import Session
 
+from ..engine import SQLITE_DATE_TAG
 from ..models import Infusion, Patient, Staff, TherapySession, TreatmentSeries
 from .settings import ProtocolConfig, load_settings
 
@@ -456,6 +457,12 @@ def _chunks(ids: Sequence[int]) -> list[list[int]]:
     return [ids[i:i + _CHUNK] for i in range(0, len(ids), _CHUNK)]
 
 
+def _dated(column, name: str):
+    """``column`` labelled ``name``, read as a date by the SQLite driver itself
+    (see db.engine.SQLITE_DATE_TAG)."""
+    return column.label(name + _DATE_TAG_SUFFIX)
+
+
 def _summary_query(as_of: date):
     """Per series, the InfusionSummary fields in one GROUP BY (as_of is a
     parameter: no date arithmetic in SQL)."""
@@ -464,11 +471,12 @@ def _summary_query(as_of: date):
     booked = i.status == "scheduled"
     return (select(i.series_id.label("series_id"),
                    func.count(case((done, 1))).label("completed"),
-                   func.min(case((done, i.date))).label("first_completed"),
-                   func.max(case((done, i.date))).label("last_completed"),
-                   func.min(i.date).label("first_booked"),
-                   func.max(i.date).label("last_booked"),
-                   func.min(case((and_(booked, i.date >= as_of), i.date))).label("next_scheduled"),
+                   _dated(func.min(case((done, i.date))), "first_completed"),
+                   _dated(func.max(case((done, i.date))), "last_completed"),
+                   _dated(func.min(i.date), "first_booked"),
+                   _dated(func.max(i.date), "last_booked"),
+                   _dated(func.min(case((and_(booked, i.date >= as_of), i.date))),
+                          "next_scheduled"),
                    func.count(case((and_(booked, i.date < as_of), 1))).label("stale"))
             .where(i.status.in_(_INFUSION_STATUSES))
             .group_by(i.series_id))
@@ -480,8 +488,9 @@ def _fetch_all(conn: Connection, stmt: Select) -> list[tuple]:
     Over a whole clinic, building SQLAlchemy Row objects cost more than the
     rules themselves, so the driver's own tuples are taken. Only the columns
     whose type has a result processor on this dialect are converted, with that
-    processor (dates on SQLite, which stores them as ISO text); on PostgreSQL
-    the driver already returns dates and numbers and nothing is converted.
+    processor (dates on SQLite, which stores them as ISO text, unless the
+    driver converted them: SQLITE_DATE_TAG); on PostgreSQL the driver already
+    returns dates and numbers and nothing is converted.
     """
     dialect = conn.dialect
     processors = [(i, proc) for i, col in enumerate(stmt.selected_columns)
@@ -492,7 +501,12 @@ def _fetch_all(conn: Connection, stmt: Select) -> list[tuple]:
         rows = result.cursor.fetchall()
     finally:
         result.close()
-    if processors and rows:
+    # A date column the SQLite driver converted already (SQLITE_DATE_TAG) is
+    # left be; a connection made without the tag's converter gave ISO text.
+    processors = [(i, proc) for i, proc in processors
+                  if not stmt.selected_columns[i].name.endswith(_DATE_TAG_SUFFIX)
+                  or _driver_gave_text(rows, i)]
+    if processors:
         # Column by column: map() and zip() run in C, a per-row rebuild would
         # not. (Not zip(*rows) to split them: that makes an iterator per row
         # for the garbage collector to watch.)
@@ -509,6 +523,14 @@ def _fetch_all(conn: Connection, stmt: Select) -> list[tuple]:
                 columns[i] = map(proc, values)
         rows = list(zip(*columns))
     return rows
+
+
+_DATE_TAG_SUFFIX = f" [{SQLITE_DATE_TAG}]"
+
+
+def _driver_gave_text(rows: list[tuple], i: int) -> bool:
+    """Is column ``i``'s first value that is not NULL text?"""
+    return next((type(row[i]) is str for row in rows if row[i] is not None), False)
 
 
 def _immutable(sql_type) -> bool:
@@ -540,7 +562,8 @@ def _load(session: Session, as_of: date, *, therapist_id: int | None = None,
                        TreatmentSeries.planned_infusions)
                 .join(Patient, Patient.id == TreatmentSeries.patient_id)
                 .join(Staff, Staff.id == Patient.therapist_id))
-    ses_q = (select(TherapySession.patient_id, TherapySession.date, TherapySession.kind,
+    ses_q = (select(TherapySession.patient_id, _dated(TherapySession.date, "date"),
+                    TherapySession.kind,
                     TherapySession.status, TherapySession.series_id)
              .where(TherapySession.status.in_(_SESSION_STATUSES)))
 
