@@ -29,10 +29,11 @@ The rules (see docs/protocol.md for the clinician's version):
   infusion or session of the series dated before the as-of date still
   ``scheduled``).
 
-Loading (:func:`compute_compliance`) reads two scoped bulk queries (series with a
-GROUP BY summary of their infusions, then sessions); the rules
-(:func:`evaluate_patient`, :func:`evaluate_series`) run on plain rows so that
-tests can probe every boundary and pages never recompute.
+Loading (:func:`compute_compliance`, :func:`compliance_values`) reads three
+scoped bulk queries (the series, a GROUP BY summary of their infusions, the
+sessions); the rules (:func:`evaluate_patient`, :func:`evaluate_series`,
+:func:`session_bounds`) run on plain rows so that tests can probe every
+boundary and pages never recompute.
 """
 from __future__ import annotations
 

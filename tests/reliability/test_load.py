@@ -16,7 +16,9 @@ from tests.browser_support import require_chromium
 
 pytestmark = [pytest.mark.browser, pytest.mark.load, pytest.mark.slow]
 SESSIONS = 20
-WHOLE_RUN_SECONDS = 240     # the bound on the test, on a shared 2-core machine
+# The bound catches a hang, not slowness (bench/results.md reports the times):
+# the same run took 160 s one day and 250 s the next on this shared 2-core machine.
+WHOLE_RUN_SECONDS = 480
 PEAK_RSS_MB = 1024          # far above the ~250 MB measured: a leak or a copy per session would cross it
 
 
