@@ -80,6 +80,9 @@ class Infusion(Base):
             name="dose",
         ),
         Index("ix_infusion_date", "date"),
+        # Covers the clinic-wide GROUP BY summary of infusions (compliance):
+        # read from the index alone, in series order, without visiting rows.
+        Index("ix_infusion_series_id_date_status", "series_id", "date", "status"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
