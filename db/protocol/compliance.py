@@ -40,8 +40,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from functools import lru_cache, partial
-from datetime import date, datetime, timedelta
-from decimal import Decimal
+from datetime import date, timedelta
 from itertools import groupby
 from operator import itemgetter
 from typing import NamedTuple
@@ -513,15 +512,7 @@ def _fetch_all(conn: Connection, stmt: Select) -> list[tuple]:
         # for the garbage collector to watch.)
         columns: list = [map(itemgetter(i), rows) for i in range(len(rows[0]))]
         for i, proc in processors:
-            values = list(columns[i])
-            # A clinic's dates are a few hundred distinct days over hundreds of
-            # thousands of rows: each is parsed once and looked up after.
-            # (Only for immutable values, which rows may then share.)
-            if _immutable(stmt.selected_columns[i].type):
-                converted = {v: proc(v) for v in set(values)}
-                columns[i] = map(converted.__getitem__, values)
-            else:
-                columns[i] = map(proc, values)
+            columns[i] = map(proc, columns[i])
         rows = list(zip(*columns))
     return rows
 
@@ -532,16 +523,6 @@ _DATE_TAG_SUFFIX = f" [{SQLITE_DATE_TAG}]"
 def _driver_gave_text(rows: list[tuple], i: int) -> bool:
     """Is column ``i``'s first value that is not NULL text?"""
     return next((type(row[i]) is str for row in rows if row[i] is not None), False)
-
-
-def _immutable(sql_type) -> bool:
-    try:
-        return sql_type.python_type in _IMMUTABLE_TYPES
-    except NotImplementedError:
-        return False
-
-
-_IMMUTABLE_TYPES = frozenset({date, datetime, int, float, str, bool, Decimal})
 
 
 def _load(session: Session, as_of: date, *, therapist_id: int | None = None,
