@@ -506,7 +506,7 @@ def _fetch_all(conn: Connection, stmt: Select) -> list[tuple]:
     processors = [(i, proc) for i, proc in processors
                   if not stmt.selected_columns[i].name.endswith(_DATE_TAG_SUFFIX)
                   or _driver_gave_text(rows, i)]
-    if processors:
+    if processors and rows:
         # Column by column: map() and zip() run in C, a per-row rebuild would
         # not. (Not zip(*rows) to split them: that makes an iterator per row
         # for the garbage collector to watch.)
