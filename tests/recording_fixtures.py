@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+import pytest
 from sqlalchemy.orm import Session
 
 from db.models import Patient, Staff
@@ -12,6 +13,17 @@ from db.recording import Actor
 
 TODAY = date(2026, 6, 17)  # a Wednesday
 INTAKE = TODAY - timedelta(days=60)
+
+
+@pytest.fixture(autouse=True)
+def pinned_today(monkeypatch):
+    """Every module that imports this fixture runs on TODAY."""
+    monkeypatch.setenv("KAP_TODAY", TODAY.isoformat())
+
+
+@pytest.fixture
+def clinic(session):
+    return build_small(session)
 
 
 def day(offset: int) -> date:

@@ -2,22 +2,11 @@
 chart number and writing to it agree on who may, for every user and patient."""
 from __future__ import annotations
 
-import pytest
-
 from db.models import Patient
 from db.queries.patient import can_view, find_patient, viewable_patient
 from db.recording import AccessDenied, book_session
-from tests.recording_fixtures import TODAY, build_small, day
-
-
-@pytest.fixture(autouse=True)
-def pinned_today(monkeypatch):
-    monkeypatch.setenv("KAP_TODAY", TODAY.isoformat())
-
-
-@pytest.fixture
-def clinic(session):
-    return build_small(session)
+from tests.recording_fixtures import day
+from tests.recording_fixtures import clinic, pinned_today  # noqa: F401 (fixtures)
 
 
 def test_viewable_patient_is_find_and_can_view(session, clinic):

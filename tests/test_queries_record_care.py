@@ -3,8 +3,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import pytest
-
 from db.queries import record_care as q
 from db.recording import (
     add_habit,
@@ -16,17 +14,8 @@ from db.recording import (
     week_of,
 )
 from db.models import Infusion
-from tests.recording_fixtures import TODAY, build_small, day
-
-
-@pytest.fixture(autouse=True)
-def pinned_today(monkeypatch):
-    monkeypatch.setenv("KAP_TODAY", TODAY.isoformat())
-
-
-@pytest.fixture
-def clinic(session):
-    return build_small(session)
+from tests.recording_fixtures import TODAY, day
+from tests.recording_fixtures import clinic, pinned_today  # noqa: F401 (fixtures)
 
 
 def test_caseload_options_are_the_therapists_own(session, clinic):

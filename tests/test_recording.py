@@ -40,17 +40,8 @@ from db.recording import (
     update_patient,
     week_of,
 )
-from tests.recording_fixtures import INTAKE, TODAY, build_small, day
-
-
-@pytest.fixture(autouse=True)
-def pinned_today(monkeypatch):
-    monkeypatch.setenv("KAP_TODAY", TODAY.isoformat())
-
-
-@pytest.fixture
-def clinic(session):
-    return build_small(session)
+from tests.recording_fixtures import INTAKE, TODAY, day
+from tests.recording_fixtures import clinic, pinned_today  # noqa: F401 (fixtures)
 
 
 def count(session, model) -> int:

@@ -21,19 +21,10 @@ from db.recording import (
     start_series,
     update_patient,
 )
-from tests.recording_fixtures import INTAKE, TODAY, build_small, day
+from tests.recording_fixtures import INTAKE, day
+from tests.recording_fixtures import clinic, pinned_today  # noqa: F401 (fixtures)
 
 GONE = 987654
-
-
-@pytest.fixture(autouse=True)
-def pinned_today(monkeypatch):
-    monkeypatch.setenv("KAP_TODAY", TODAY.isoformat())
-
-
-@pytest.fixture
-def clinic(session):
-    return build_small(session)
 
 
 @pytest.mark.parametrize("save,field", [
