@@ -271,29 +271,24 @@ _as_series_compliance = partial(tuple.__new__, SeriesCompliance)
 _ALL_DATES = SessionBounds(None, date.max, None, date.min, date.max)
 
 
-def evaluate_series(row: SeriesRow, dates: _Dates, sessions: Iterable[tuple], as_of: date,
-                    config: ProtocolConfig, *, bounds: SessionBounds | None = None,
+def evaluate_series(row: SeriesRow, dates: _Dates, sessions: Iterable[SessionRow],
+                    as_of: date, config: ProtocolConfig, *,
                     is_current: bool = True) -> SeriesCompliance:
-    """Apply the protocol rules to one series and its sessions.
-
-    ``sessions`` are SessionRows, or tuples with one leading value (the
-    patient) before SessionRow's fields when ``bounds`` is given. With
-    ``bounds`` (from :func:`session_bounds`), ``sessions`` may be all of the
-    patient's and the series takes the ones it owns: those pinned to it and
-    the unpinned ones within its bounds. Without, every session given counts
-    as the series' own. ``row`` and ``dates`` are read by position: plain
-    tuples in the fields' order work too.
-    """
-    if bounds is None:
-        bounds = _ALL_DATES
-        sessions = [(None, *s) for s in sessions]
+    """Apply the protocol rules to one series and the sessions assigned to it
+    (every session given counts as the series' own)."""
     return _new_tuple(SeriesCompliance,
-                      _series_values(row, dates, sessions, as_of, config, bounds, is_current))
+                      _series_values(row, dates, [(None, *s) for s in sessions], as_of, config,
+                                     _ALL_DATES, is_current))
 
 
 def _series_values(row: tuple, dates: tuple, sessions: Iterable[tuple], as_of: date,
                    config: ProtocolConfig, bounds: tuple, is_current: bool) -> tuple:
     """:func:`evaluate_series` as a plain tuple of SeriesCompliance's values.
+
+    ``sessions`` may be all of the patient's, each a leading value (the
+    patient's pk) then SessionRow's fields; the series counts those it owns:
+    pinned to it, or unpinned within ``bounds`` (SessionBounds' fields, from
+    :func:`session_bounds`). ``row`` and ``dates`` are read by position.
 
     A clinic-wide report keeps one per series: plain tuples of dates, numbers
     and text are dropped from the garbage collector's watch, a tuple subclass
