@@ -52,13 +52,17 @@ def cmd_init(args) -> int:
 
 
 def cmd_import(args) -> int:
-    from .importer import ImportFailed, NothingToImport, import_directory
+    from .importer import SHELL, ImportFailed, NothingToImport, import_directory
 
     _, factory = _open()
     with factory() as session:
         try:
-            # import_directory commits by itself (or rolls back and raises).
-            summary = import_directory(session, args.directory, progress=sys.stderr.isatty())
+            # import_directory commits by itself (or rolls back and raises). Whoever
+            # runs this command can reach the database: it acts as the server's
+            # operator (role SHELL), and confirms account changes with the flag.
+            summary = import_directory(session, args.directory, progress=sys.stderr.isatty(),
+                                       dry_run=args.dry_run, role=SHELL,
+                                       allow_account_changes=args.allow_account_changes)
         except NothingToImport as exc:
             raise UserError(str(exc)) from None
         except ImportFailed as failure:
@@ -112,7 +116,7 @@ def _read_new_password(username: str) -> str:
 
 
 def cmd_users(args) -> int:
-    from . import staff
+    from . import auth, staff
 
     _, factory = _open()
     with factory() as session:
@@ -127,8 +131,16 @@ def cmd_users(args) -> int:
                     raise UserError(f"no user named {args.username!r}")
                 password = _read_new_password(args.username)
                 staff.set_password(session, args.username.lower(), password)
+                # The new password makes any guessing moot: lift every pause on the account.
+                auth.unlock(session, args.username, actor="cli")
                 session.commit()
-                print(f"Password set for {args.username}; their other sessions were ended.")
+                print(f"Password set for {args.username}; their other sessions were ended and "
+                      "any sign-in pause on the account was lifted.")
+            elif args.action == "unlock":
+                cleared = auth.unlock(session, args.username, actor="cli")
+                session.commit()
+                print(f"Sign-in pauses on {args.username} lifted from every address "
+                      f"({cleared} cleared).")
             elif args.action == "deactivate":
                 staff.deactivate(session, args.username.lower())
                 session.commit()
@@ -154,6 +166,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("import", help="import a clinic's CSV export from a folder")
     p.add_argument("directory", help="folder holding staff.csv, patients.csv, ... (each optional)")
+    p.add_argument("--dry-run", action="store_true",
+                   help="check every row and list what would change; write nothing")
+    p.add_argument("--allow-account-changes", action="store_true",
+                   help="confirm the staff accounts this import creates and the roles it "
+                        "changes (without it, such an import is refused)")
     p.set_defaults(func=cmd_import)
 
     p = sub.add_parser("demo", help="fill the database with a synthetic demo clinic")
@@ -177,6 +194,8 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--role", required=True, choices=["therapist", "medical_director", "admin", "team_screen"])
     a.add_argument("--email")
     a = users.add_parser("set-password", help="set a password (stdin when not a terminal)")
+    a.add_argument("username")
+    a = users.add_parser("unlock", help="lift every sign-in pause (throttle) on an account")
     a.add_argument("username")
     users.add_parser("list", help="list staff accounts")
     a = users.add_parser("deactivate", help="deactivate an account and end its sessions")

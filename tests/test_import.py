@@ -98,6 +98,8 @@ def streams(files: dict[str, str | bytes]) -> dict[str, io.BytesIO]:
 
 
 def load(session, files=CLINIC, **kwargs):
+    """As the command line with --allow-account-changes: CLINIC creates four accounts."""
+    kwargs.setdefault("allow_account_changes", True)
     return import_files(session, streams(files), **kwargs)
 
 
@@ -116,6 +118,11 @@ def without_audit(snap: dict) -> dict:
 
 def audit_actions(session) -> list[str]:
     return list(session.scalars(select(AuditEvent.action).order_by(AuditEvent.id)))
+
+
+def import_actions(session) -> list[str]:
+    """The one summary event of each import (the per-record events left out)."""
+    return [a for a in audit_actions(session) if a in ("import", "import.refused")]
 
 
 def count(session, model) -> int:
@@ -191,7 +198,10 @@ def test_reimporting_the_same_files_changes_nothing(session):
     assert summary.added == 0 and summary.changed == 0
     assert summary.unchanged == 4 + 3 + 3 + 4 + 3 + 2 + 3 + 3
     assert without_audit(snapshot(session)) == without_audit(before)
-    assert audit_actions(session) == ["import", "import"]
+    assert import_actions(session) == ["import", "import"]
+    # Nothing added or changed the second time: no record events after the first import.
+    assert audit_actions(session)[-1] == "import"
+    assert audit_actions(session).count("import.measures.add") == 3
 
 
 def test_reimport_updates_changed_fields_and_counts_them(session):
@@ -446,7 +456,8 @@ def test_bad_input_is_refused_and_changes_nothing(session, changes, where):
         assert str(p).startswith(f"{p.file}:{p.line}: {p.column}: ")
         assert p.message and "Error" not in p.message and "Traceback" not in p.message
     assert without_audit(snapshot(session)) == without_audit(before)
-    assert audit_actions(session) == ["import", "import.refused"]
+    assert import_actions(session) == ["import", "import.refused"]
+    assert audit_actions(session)[-1] == "import.refused"
 
 
 def test_problem_list_is_capped_but_counted(session):
@@ -487,7 +498,17 @@ def test_cli_import_exit_codes(tmp_path, monkeypatch, capsys):
         "measures.csv": CLINIC["measures.csv"] + "P001,PHQ-9,2026-02-05,28\n"}))
     (tmp_path / "empty").mkdir()
 
-    assert cli.main(["import", str(good)]) == 0
+    # staff.csv creates four accounts: refused until confirmed, one error per account.
+    assert cli.main(["import", str(good)]) == 1
+    err = capsys.readouterr().err
+    assert [line.split(": ")[0] for line in err.splitlines()[:-1]] == [
+        "staff.csv:2", "staff.csv:3", "staff.csv:4", "staff.csv:5"]
+    assert "creates the account 'root' with the role admin" in err
+    assert "--allow-account-changes" in err
+    assert cli.main(["import", "--dry-run", str(good)]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("Dry run") and "staff.csv:5: creates the account 'root'" in out
+    assert cli.main(["import", "--allow-account-changes", str(good)]) == 0
     assert "26 added" in capsys.readouterr().out
 
     assert cli.main(["import", str(bad)]) == 1

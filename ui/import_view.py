@@ -1,11 +1,16 @@
 """Import page helpers: run the CSV import on uploaded files, dry run first,
-and show problems, summaries and progress. The import itself (one transaction,
-all or nothing, audited) is ``db.importer.import_files``."""
+and show problems, summaries, account changes, reassignments and progress. The
+import itself (one transaction, all or nothing, audited, who may change what)
+is ``db.importer.import_files``.
+
+Uploads are read in place: the importer reads each ``UploadedFile`` as the
+binary stream it is, and the fingerprint hashes it in chunks, so a large
+upload is held once (by Streamlit), not copied again here.
+"""
 from __future__ import annotations
 
 import hashlib
-import io
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 import pandas as pd
@@ -13,6 +18,7 @@ import streamlit as st
 
 from db.importer import (
     FILE_NAMES,
+    AccountChange,
     ImportFailed,
     ImportProblem,
     ImportSummary,
@@ -23,6 +29,7 @@ from db.importer import (
 from .access import CurrentUser
 from .database import db_session
 from .forms import changed_views
+from .text import md_escape
 
 TABLE_WORDS = {"staff": "Staff", "patients": "Patients", "series": "Series",
                "infusions": "Infusions", "sessions": "Sessions", "habits": "Habits",
@@ -37,31 +44,44 @@ class Outcome:
     refusal: str | None = None
 
 
+HASH_CHUNK = 1 << 20
+
+
 def fingerprint(files: Sequence) -> str:
     """Identifies the exact upload a dry run checked, so the import runs on the same bytes."""
     digest = hashlib.sha256()
     for f in sorted(files, key=lambda f: f.name):
         digest.update(f.name.encode())
-        digest.update(hashlib.sha256(f.getvalue()).digest())
+        one = hashlib.sha256()
+        f.seek(0)
+        # In chunks: getvalue() would be free, but getbuffer() (and hashlib.file_digest,
+        # which uses it) copies a buffer shared with Streamlit's own copy of the upload.
+        while chunk := f.read(HASH_CHUNK):
+            one.update(chunk)
+        f.seek(0)
+        digest.update(one.digest())
     return digest.hexdigest()
 
 
-def run_import(user: CurrentUser, files: Sequence, *, dry_run: bool, bar=None) -> Outcome:
-    streams = {f.name: io.BytesIO(f.getvalue()) for f in files}
-    # Rows per file, for the progress bar: a count of lines is enough to show movement.
-    total = max(1, sum(f.getvalue().count(b"\n") for f in files))
-    done: dict[str, int] = {}
+def run_import(user: CurrentUser, files: Sequence, *, dry_run: bool, bar=None,
+               confirmed: Collection[AccountChange] = ()) -> Outcome:
+    """``confirmed``: the account changes the admin confirmed after the dry run."""
+    for f in files:
+        f.seek(0)
+    streams = {f.name: f for f in files}
+    # The progress bar follows the bytes read, so no file is scanned to count its rows.
+    total = max(1, sum(f.size for f in files))
 
     def progress(name: str, rows: int) -> None:
-        done[name] = rows
         if bar is not None:
-            seen = sum(done.values())
+            seen = sum(f.tell() for f in files)
             bar.progress(min(1.0, seen / total), text=f"{name}: {rows:,} rows")
 
     try:
         with db_session() as session:
             summary = import_files(session, streams, dry_run=dry_run, progress=progress,
-                                   actor=user.username)
+                                   actor=user.username, role=user.role,
+                                   allow_account_changes=frozenset(confirmed))
     except ImportFailed as failure:
         return Outcome(problems=tuple(failure.problems), total_problems=failure.total)
     except NothingToImport as nothing:
@@ -85,6 +105,33 @@ def show_summary(summary: ImportSummary) -> None:
     rows = [{"Table": TABLE_WORDS.get(t, t), "Added": c.added, "Changed": c.changed,
              "Unchanged": c.unchanged} for t, c in summary.tables.items() if c.rows]
     st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+
+
+def show_account_changes(summary: ImportSummary) -> None:
+    st.dataframe(pd.DataFrame([{"File": c.file, "Line": c.line, "Username": c.username,
+                                "Role now": c.before or "(new account)", "Role after": c.after}
+                               for c in summary.account_changes]),
+                 hide_index=True, width="stretch")
+
+
+def confirmation_label(changes: Sequence[AccountChange]) -> str:
+    """The confirmation names every change it confirms."""
+    named = "; ".join(f"{c.username}: {c.before or 'new account'} → {c.after}" for c in changes)
+    return f"I confirm these {len(changes)} account change(s): {md_escape(named)}"
+
+
+def confirmation_key(checked: str, changes: Sequence[AccountChange]) -> str:
+    """The checkbox's key: bound to the exact upload and the exact changes it names, so
+    a tick never carries over to other files or to changes the label did not show."""
+    named = hashlib.sha256("\n".join(str(c) for c in changes).encode()).hexdigest()[:16]
+    return f"im_confirm_{checked[:16]}_{named}"
+
+
+def show_reassignments(summary: ImportSummary) -> None:
+    st.dataframe(pd.DataFrame([{"File": m.file, "Line": m.line, "Patient": m.patient_id,
+                                "Therapist now": m.before, "Therapist after": m.after}
+                               for m in summary.reassignments]),
+                 hide_index=True, width="stretch")
 
 
 def known_files_caption() -> str:

@@ -4,14 +4,23 @@
 uploaded streams); ``import_directory`` opens the files of a folder and calls it.
 
 Transactions: the import is one transaction that this module commits itself
-(so the CLI and the upload page cannot forget to), after recording one
-``import`` audit event in it. A dry run, or any problem, rolls everything back;
-a refused import is then audited on its own (``import.refused``). The session
-passed in should hold no unsaved work of the caller's: it is committed or
-rolled back along with the import.
+(so the CLI and the upload page cannot forget to). In it, every record added or
+changed gets its own audit event (``import.<table>.add`` / ``.change``, with its
+key and its values before and after), a reassigned patient a ``patient.reassign``
+event, an account created or a role changed ``user.add`` / ``user.change_role``,
+and the whole import one ``import`` event with the counts. Any problem rolls
+everything back; a refused import is then audited on its own
+(``import.refused``). A dry run only reads: it writes nothing, not even
+temporarily, so it holds no write lock. The session passed in should hold no
+unsaved work of the caller's: it is committed or rolled back along with the import.
+
+Who may change what (``changes``): only an admin (or the command line) creates
+accounts or changes roles, and only the changes confirmed; only the medical
+director (or the command line) reassigns patients.
 """
 from __future__ import annotations
 
+import secrets
 import sys
 from collections.abc import Mapping
 from contextlib import ExitStack
@@ -21,9 +30,11 @@ from typing import BinaryIO
 from sqlalchemy.orm import Session
 
 from .. import audit
+from .changes import CLI_CONFIRM_FLAG, SHELL, AccountChange, Confirmed, Reassignment
 from .loader import SPECS, Progress, _Run
 from .problems import MAX_PROBLEMS, ImportFailed, ImportProblem, NothingToImport, Problems
 from .summary import TABLES, ImportSummary, TableCounts
+from .trail import Trail
 
 FILE_NAMES: tuple[str, ...] = tuple(SPECS[t].name for t in TABLES)
 # Where a refused import's audit event says what went wrong, without the
@@ -31,13 +42,15 @@ FILE_NAMES: tuple[str, ...] = tuple(SPECS[t].name for t in TABLES)
 _AUDITED_LOCATIONS = 20
 
 __all__ = [
-    "FILE_NAMES", "MAX_PROBLEMS", "ImportFailed", "ImportProblem", "ImportSummary",
-    "NothingToImport", "TableCounts", "import_directory", "import_files",
+    "CLI_CONFIRM_FLAG", "FILE_NAMES", "MAX_PROBLEMS", "SHELL", "AccountChange", "ImportFailed",
+    "ImportProblem", "ImportSummary", "NothingToImport", "Reassignment", "TableCounts",
+    "import_directory", "import_files",
 ]
 
 
 def import_directory(session: Session, directory: str | Path, *, dry_run: bool = False,
-                     progress: bool | Progress | None = False, actor: str = "cli") -> ImportSummary:
+                     progress: bool | Progress | None = False, actor: str = "cli",
+                     role: str = SHELL, allow_account_changes: Confirmed = False) -> ImportSummary:
     """Import the known CSV files found in ``directory`` (each is optional).
 
     Raises ``NothingToImport`` when the folder is missing or holds none of
@@ -52,14 +65,20 @@ def import_directory(session: Session, directory: str | Path, *, dry_run: bool =
                               f"more of: {', '.join(FILE_NAMES)}")
     with ExitStack() as stack:
         files = {name: stack.enter_context((folder / name).open("rb")) for name in present}
-        return import_files(session, files, dry_run=dry_run, progress=progress, actor=actor)
+        return import_files(session, files, dry_run=dry_run, progress=progress, actor=actor,
+                            role=role, allow_account_changes=allow_account_changes)
 
 
 def import_files(session: Session, files: Mapping[str, BinaryIO], *, dry_run: bool = False,
-                 progress: bool | Progress | None = None, actor: str = "cli") -> ImportSummary:
+                 progress: bool | Progress | None = None, actor: str = "cli", role: str = SHELL,
+                 allow_account_changes: Confirmed = False) -> ImportSummary:
     """Validate and import open binary streams keyed by file name.
 
-    Commits on success (unless ``dry_run``); see the module docstring.
+    ``actor`` and ``role`` are who runs it (``SHELL``: the command line or a script
+    on the server). ``allow_account_changes``: False, True (all of them: the command
+    line's ``--allow-account-changes``) or the exact ``AccountChange``s a dry run
+    listed and the admin confirmed. Commits on success (unless ``dry_run``); see the
+    module docstring.
     """
     problems = Problems()
     for name in files:
@@ -74,7 +93,11 @@ def import_files(session: Session, files: Mapping[str, BinaryIO], *, dry_run: bo
     try:
         # Known files are checked even beside an unknown one, so that every
         # problem is reported at once.
-        run = _Run(session, summary, problems, _progress_callback(progress, files))
+        run_id = secrets.token_hex(4)
+        trail = None if dry_run else Trail(session, actor, run_id)
+        run = _Run(session, summary, problems, _progress_callback(progress, files),
+                   write=not dry_run, actor=actor, role=role, confirmed=allow_account_changes,
+                   trail=trail)
         for table in TABLES:
             name = SPECS[table].name
             if name in files:
@@ -86,7 +109,9 @@ def import_files(session: Session, files: Mapping[str, BinaryIO], *, dry_run: bo
         if dry_run:
             session.rollback()
         else:
-            audit.record(session, actor, "import", **summary.as_dict())
+            trail.flush()
+            audit.record(session, actor, "import", run=run_id, events=trail.written,
+                         **summary.as_dict())
             session.commit()
         return summary
     except ImportFailed as failure:

@@ -18,6 +18,13 @@ _BOM = b"\xef\xbb\xbf"
 # A physical line longer than this is not a clinic export; reading on would
 # only fill memory. Generous: 8 columns of 10,000 four-byte characters fit.
 MAX_LINE_BYTES = 1 << 20
+# The same for one record spread over many lines by quoted line breaks: the
+# csv module holds a record's values until its end, so a record of millions of
+# short quoted values would fill memory one small line at a time.
+MAX_RECORD_BYTES = 1 << 20
+# No file has more than 7 columns; a record or header with more values than
+# this is not a clinic export, however short its lines.
+MAX_FIELDS = 64
 
 
 @dataclass(frozen=True)
@@ -51,6 +58,8 @@ class CsvFile:
         self.failed = False
         self.rows_done = 0
         self._lines_read = 0
+        self._record_start = 1
+        self._record_bytes = 0
 
     def _problem(self, line: int, column: str, message: str) -> None:
         self.problems.add(self.spec.name, line, column, message)
@@ -72,6 +81,11 @@ class CsvFile:
             if len(raw) > MAX_LINE_BYTES:
                 raise self._fail(line, "file", "this line is longer than 1 MB; the file does "
                                  "not look like a clinic export")
+            self._record_bytes += len(raw)
+            if self._record_bytes > MAX_RECORD_BYTES:
+                raise self._fail(self._record_start, "file", "this record runs over more than "
+                                 "1 MB of lines (is a closing quote missing?); the file does not "
+                                 "look like a clinic export")
             if b"\x00" in raw:
                 raise self._fail(line, "file", "contains binary data (a NUL byte); this does "
                                  "not look like a CSV text file")
@@ -105,14 +119,21 @@ class CsvFile:
         header = next(reader, None)
         if header is None:
             raise self._fail(1, "file", "the file is empty; it needs at least the header row")
+        if len(header) > MAX_FIELDS:
+            raise self._fail(1, "header", f"has {len(header):,} columns; this file has at most "
+                             f"{len(self.spec.columns)} (a file holds at most {MAX_FIELDS})")
         columns = self._check_header([h.strip() for h in header])
         width = len(columns)
         absent = {c: "" for c in self.spec.columns if c not in columns}
         while True:
-            start = self._lines_read + 1
+            start = self._record_start = self._lines_read + 1
+            self._record_bytes = 0
             record = next(reader, None)
             if record is None:
                 return
+            if len(record) > MAX_FIELDS:
+                raise self._fail(start, "row", f"has {len(record):,} values; a row of this file "
+                                 f"has {width} (the file does not look like a clinic export)")
             if not "".join(record).strip():
                 continue  # blank lines and rows of bare commas carry nothing
             if len(record) != width:

@@ -3,6 +3,10 @@
 Every row is checked; references resolve against the database and against the
 files read before. Rows are written in batches while no problem has been seen;
 after the first problem the rest is only validated, and the caller rolls back.
+A dry run writes nothing at all (it only reads), so on SQLite it never holds the
+write lock while it checks a large file. Account changes and reassignments are
+listed in the summary and allowed only as ``changes`` says; every row written
+gets its own audit event (``trail``).
 """
 from __future__ import annotations
 
@@ -22,10 +26,14 @@ from ..models import (
 )
 from ..pseudonyms import new_pseudonym
 from . import fields as f
+from .changes import (
+    AccountChange, Confirmed, Reassignment, account_problem, reassign_problem,
+)
 from .csvfile import CsvFile, FileSpec
 from .fields import FieldError
 from .problems import Problems
 from .summary import ImportSummary
+from .trail import Trail
 from .writer import BATCH_ROWS, Writer, by_key_columns, from_dict
 
 SPECS: dict[str, FileSpec] = {
@@ -47,6 +55,7 @@ SPECS: dict[str, FileSpec] = {
 }
 
 MAX_SERIES_NUMBER = 999
+SERIES_COMPARE = ("kind", "planned_infusions", "status")
 THERAPIST_ROLE = "therapist"
 
 Progress = Callable[[str, int], None]
@@ -109,12 +118,22 @@ class _DaysSeen:
 
 
 class _Run:
+    """One import. ``write`` False is a dry run: rows are looked up and counted, never
+    written. ``role`` is the importer's (``changes.SHELL`` for the command line);
+    ``confirmed`` the account changes the person running it confirmed."""
+
     def __init__(self, session: Session, summary: ImportSummary, problems: Problems,
-                 progress: Progress | None) -> None:
+                 progress: Progress | None, *, write: bool, actor: str, role: str,
+                 confirmed: Confirmed, trail: Trail | None) -> None:
         self.session = session
         self.summary = summary
         self.problems = problems
         self.progress = progress
+        self.write = write
+        self.actor = actor
+        self.role = role
+        self.confirmed = confirmed
+        self.trail = trail if write else None
         self.failed_files: set[str] = set()
         self.today = clock.today()
         settings = session.get(ProtocolSettings, 1)
@@ -128,12 +147,14 @@ class _Run:
         "named in this import, not written (yet)"."""
         s = self.session
         self.staff: dict[str, tuple[int | None, str]] = {}
+        self.staff_names: dict[int, str] = {}
         self.staff_rows: dict[Hashable, tuple[int, dict[str, Any]]] = {}
         self.active_admins: set[str] = set()
         self.active_staff: set[str] = set()
         for st in s.execute(select(Staff.id, Staff.username, Staff.full_name, Staff.email,
                                    Staff.role, Staff.active)):
             self.staff[st.username] = (st.id, st.role)
+            self.staff_names[st.id] = st.username
             self.staff_rows[st.username] = (st.id, {"full_name": st.full_name, "email": st.email,
                                                     "role": st.role})
             if st.active:
@@ -181,7 +202,8 @@ class _Run:
 
     def _writer(self, table_name: str, model, compare, lookup, on_insert=None) -> Writer:
         return Writer(self.session, model.__table__, compare, self.summary[table_name], lookup,
-                      enabled=self.writing, on_insert=on_insert)
+                      enabled=self.writing, on_insert=on_insert, write=self.write,
+                      trail=self.trail, action=f"import.{table_name}")
 
     def _patient(self, row: _Row, column: str = "patient_id") -> tuple[str, int | None] | None:
         """The patient a row names, or None after reporting the problem."""
@@ -237,12 +259,14 @@ class _Run:
     def _load_staff(self, rows: CsvFile, name: str) -> None:
         def inserted(username: Hashable, staff_id: int) -> None:
             self.staff[username] = (staff_id, self.staff[username][1])
+            self.staff_names[staff_id] = username  # type: ignore[assignment]
 
         w = self._writer("staff", Staff, ("full_name", "email", "role"),
                          from_dict(self.staff_rows), on_insert=inserted)
         seen: dict[str, int] = {}
         demoted: dict[str, int] = {}
         admins_named: set[str] = set()
+        changes: list[AccountChange] = []
         for line, values in rows:
             row = _Row(self, name, line, values)
             username = row.raw("username").lower()
@@ -262,6 +286,15 @@ class _Run:
             if not row.ok:
                 self.staff.setdefault(username, (None, ""))  # known, so no echo of missing refs
                 continue
+            old = self.staff_rows.get(username)
+            old_role = old[1]["role"] if old else None
+            if old_role != role:
+                change = AccountChange(username, old_role, role, name, line)
+                changes.append(change)
+                why = account_problem(change, self.role, dry_run=not self.write,
+                                      confirmed=self.confirmed)
+                if why:
+                    row.problem("username" if change.creates else "role", why)
             if username in self.active_admins and role != "admin":
                 demoted[username] = line
             elif role == "admin" and (username in self.active_staff
@@ -270,13 +303,31 @@ class _Run:
             self.staff[username] = (self.staff.get(username, (None, ""))[0], role)
             w.add(username, {"username": username, "full_name": full_name, "email": email,
                              "role": role, "active": True, "must_change_password": False,
-                             "created_at": _now()})
+                             "created_at": _now()}, (None, {"username": username}))
         w.flush()
-        # Demoting every admin would lock the clinic out of its own settings.
-        if demoted and not (self.active_admins - demoted.keys()) | admins_named:
+        self.summary.account_changes.extend(changes)
+        # Demoting every admin would lock the clinic out of its own settings. The
+        # admins left are counted after the change; promoting oneself does not count.
+        if demoted and not (self.active_admins - demoted.keys()) | (admins_named - {self.actor}):
             username, line = next(iter(demoted.items()))
             self.problems.add(name, line, "role", f"{username!r} is the last active admin; "
                               "keep at least one admin")
+        if self.trail is None or not self.writing():
+            return
+        from ..auth import end_user_sessions  # as db.staff does: auth imports staff rules
+
+        for change in changes:
+            if change.creates:
+                self.trail.record("user.add", None, username=change.username, role=change.after,
+                                  via="import")
+            else:
+                # A new role applies at once: that user signs in again to get its menu.
+                end_user_sessions(self.session, self.staff_rows[change.username][0],
+                                  reason="role changed")
+                self.trail.record("user.change_role", None, username=change.username,
+                                  before={"role": change.before}, after={"role": change.after},
+                                  via="import")
+        self.trail.flush()
 
     def _load_patients(self, rows: CsvFile, name: str) -> None:
         compare = ("first_name", "last_name", "date_of_birth", "therapist_id", "intake_date",
@@ -317,6 +368,19 @@ class _Run:
             self.patients.setdefault(pid, None)
             if not row.ok:
                 continue
+            old = self.patient_rows.get(pid)
+            if old is not None and old[1]["therapist_id"] != therapist_id:
+                move = Reassignment(pid, self.staff_names.get(old[1]["therapist_id"], "(none)"),
+                                    therapist.lower(), name, line)
+                self.summary.reassignments.append(move)
+                if why := reassign_problem(move, self.role):
+                    row.problem("therapist", why)
+                    continue
+                if self.trail is not None and self.writing():
+                    self.trail.record(
+                        "patient.reassign", pid, via="import",
+                        before={"therapist": move.before, "therapist_id": old[1]["therapist_id"]},
+                        after={"therapist": move.after, "therapist_id": therapist_id})
             self.patient_therapist[pid] = therapist_id
             values = {"patient_id": pid, "first_name": first, "last_name": last,
                       "date_of_birth": dob, "therapist_id": therapist_id, "intake_date": intake,
@@ -324,7 +388,7 @@ class _Run:
             if pid not in self.patient_rows:
                 values["pseudonym"] = new_pseudonym(self.pseudonyms)
                 self.pseudonyms.add(values["pseudonym"])
-            w.add(pid, values)
+            w.add(pid, values, (pid, {"patient_id": pid}))
         w.flush()
 
     def _series_values(self, patient_db_id: int | None, number: int, kind: str = "induction",
@@ -333,7 +397,7 @@ class _Run:
                 "planned_infusions": planned or self.default_planned, "status": status}
 
     def _load_series(self, rows: CsvFile, name: str) -> None:
-        w = self._writer("series", TreatmentSeries, ("kind", "planned_infusions", "status"),
+        w = self._writer("series", TreatmentSeries, SERIES_COMPARE,
                          from_dict(self.series_rows), on_insert=self.series.__setitem__)
         seen: dict[tuple[str, int], int] = {}
         for line, values in rows:
@@ -354,7 +418,8 @@ class _Run:
             seen[key] = line
             self.series.setdefault(key, None)
             if row.ok:
-                w.add(key, self._series_values(patient[1], number, kind, planned, status))
+                w.add(key, self._series_values(patient[1], number, kind, planned, status),
+                      (patient[0], {"patient_id": patient[0], "series": number}))
         w.flush()
 
     def _series_for(self, row: _Row, patient: tuple[str, int | None], number: int,
@@ -369,11 +434,16 @@ class _Run:
             return _BAD
         # Named by infusions.csv only: created with the protocol's defaults.
         self.series[key] = None
-        if self.writing() and patient[1] is not None:
+        if not self.writing():
+            return None
+        self.summary["series"].added += 1
+        if self.write:
+            values = self._series_values(patient[1], number)
             stmt = insert(TreatmentSeries.__table__).returning(TreatmentSeries.id)
-            self.series[key] = self.session.execute(
-                stmt, self._series_values(patient[1], number)).scalar_one()
-            self.summary["series"].added += 1
+            self.series[key] = self.session.execute(stmt, values).scalar_one()
+            if self.trail is not None:
+                self.trail.records("import.series.add", [(patient[0], {
+                    "patient_id": patient[0], "series": number}, None, values)], SERIES_COMPARE)
         return self.series[key]
 
     def _load_infusions(self, rows: CsvFile, name: str) -> None:
@@ -402,7 +472,8 @@ class _Run:
             if row.ok and self.writing():
                 w.add((series_id, when[0]), {"series_id": series_id, "date": when[0],
                                              "time": when[1], "status": status,
-                                             "dose_mg_per_kg": dose, "route": route})
+                                             "dose_mg_per_kg": dose, "route": route},
+                      (patient[0], {"patient_id": patient[0], "series": number, "date": when[0]}))
             self._tick(name, rows.rows_done)
         w.flush()
 
@@ -443,7 +514,8 @@ class _Run:
                 w.add((patient[1], when[0], kind),
                       {"patient_id": patient[1], "therapist_id": therapist_id, "date": when[0],
                        "time": when[1], "kind": kind, "status": status,
-                       "duration_minutes": duration, "series_id": series_id})
+                       "duration_minutes": duration, "series_id": series_id},
+                      (patient[0], {"patient_id": patient[0], "date": when[0], "kind": kind}))
             self._tick(name, rows.rows_done)
         w.flush()
 
@@ -471,7 +543,8 @@ class _Run:
             self.habits.setdefault(key, None)
             if row.ok:
                 w.add(key, {"patient_id": patient[1], "name": habit, "target_per_week": target,
-                            "start_date": start, "end_date": end})
+                            "start_date": start, "end_date": end},
+                      (patient[0], {"patient_id": patient[0], "habit": habit}))
         w.flush()
 
     def _load_habit_logs(self, rows: CsvFile, name: str) -> None:
@@ -482,7 +555,7 @@ class _Run:
         w = self._writer("habit_logs", HabitLog, ("completed",), lookup)
         seen = _DaysSeen()
         habits, problems, parse_day, parse_flag = self.habits, self.problems, f.day, f.flag
-        progress = self.progress
+        progress, audited = self.progress, self.trail is not None
         for line, values in rows:
             if progress and rows.rows_done % BATCH_ROWS == 0:
                 progress(name, rows.rows_done)
@@ -517,7 +590,8 @@ class _Run:
                 continue
             if ok and not problems.total:
                 habit_id = habits[key]
-                w.add((habit_id, day), {"habit_id": habit_id, "date": day, "completed": done})
+                w.add((habit_id, day), {"habit_id": habit_id, "date": day, "completed": done},
+                      (pid, {"patient_id": pid, "habit": habit, "date": day}) if audited else None)
         w.flush()
 
     def _load_measures(self, rows: CsvFile, name: str) -> None:
@@ -546,7 +620,9 @@ class _Run:
             if row.ok and self.writing():
                 w.add((patient[1], instrument, day), {"patient_id": patient[1],
                                                       "instrument": instrument, "date": day,
-                                                      "score": score})
+                                                      "score": score},
+                      (patient[0], {"patient_id": patient[0], "instrument": instrument,
+                                    "date": day}))
             self._tick(name, rows.rows_done)
         w.flush()
 

@@ -3,7 +3,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from .changes import AccountChange, Reassignment
+
 # Tables in load order; each is filled from the CSV file of the same stem.
+# A terminal lists this many reassignments, then counts the rest.
+SHOWN_REASSIGNMENTS = 50
 TABLES = ("staff", "patients", "series", "infusions", "sessions", "habits", "habit_logs",
           "measures")
 
@@ -24,13 +28,17 @@ class ImportSummary:
     """Counts per table, in load order. ``files`` are the files read.
 
     ``series`` also counts the series created because ``infusions.csv`` named
-    them without a row in ``series.csv``.
+    them without a row in ``series.csv``. ``account_changes`` (accounts created,
+    roles changed) and ``reassignments`` (patients given another therapist) are
+    listed one by one: a dry run shows them before anyone confirms them.
     """
 
     files: list[str] = field(default_factory=list)
     tables: dict[str, TableCounts] = field(
         default_factory=lambda: {t: TableCounts() for t in TABLES})
     dry_run: bool = False
+    account_changes: list[AccountChange] = field(default_factory=list)
+    reassignments: list[Reassignment] = field(default_factory=list)
 
     def __getitem__(self, table: str) -> TableCounts:
         return self.tables[table]
@@ -53,6 +61,8 @@ class ImportSummary:
             "dry_run": self.dry_run,
             "counts": {t: {"added": c.added, "changed": c.changed, "unchanged": c.unchanged}
                        for t, c in self.tables.items() if c.rows},
+            "account_changes": [str(c) for c in self.account_changes],
+            "reassigned": len(self.reassignments),
         }
 
     def __str__(self) -> str:
@@ -68,4 +78,11 @@ class ImportSummary:
             if c.rows:
                 lines.append(f"  {table:<11} {c.added:>9,} added {c.changed:>9,} changed "
                              f"{c.unchanged:>9,} unchanged")
+        for change in self.account_changes:
+            lines.append(f"  {change.file}:{change.line}: {change}")
+        shown = self.reassignments[:SHOWN_REASSIGNMENTS]
+        for move in shown:
+            lines.append(f"  {move.file}:{move.line}: {move}")
+        if len(self.reassignments) > len(shown):
+            lines.append(f"  ... and {len(self.reassignments) - len(shown):,} more reassignments")
         return "\n".join(lines)

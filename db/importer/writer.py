@@ -1,8 +1,11 @@
 """Batched upsert by natural key with Core statements.
 
 Rows are buffered and written a few thousand at a time: one query finds
-which keys already exist, then one executemany inserts the new rows and one
-updates the changed ones. Nothing here holds more than one batch.
+which keys already exist, then one executemany inserts the new rows, one
+updates the changed ones, and one writes their audit events (one per row added
+or changed, with its key and its values before and after). Nothing here holds
+more than one batch. A writer that does not ``write`` (a dry run) still looks
+the keys up and counts, but changes nothing, so it never takes a write lock.
 """
 from __future__ import annotations
 
@@ -13,6 +16,7 @@ from sqlalchemy import Table, bindparam, insert, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from .summary import TableCounts
+from .trail import Trail
 
 BATCH_ROWS = 1000
 # How many more rows than asked for a range lookup may return before the
@@ -21,6 +25,8 @@ RANGE_SLACK = 4
 
 Existing = dict[Hashable, tuple[int, dict[str, Any]]]
 Lookup = Callable[[list[Hashable]], Existing]
+# Who a row's audit event names: (patient chart number or None, natural key as in the CSV).
+Ref = tuple[str | None, dict[str, Any]]
 
 
 class Writer:
@@ -30,11 +36,14 @@ class Writer:
     of the ``compare`` columns; a row whose compare values differ is updated
     (and its optimistic-lock ``version`` bumped), else counted unchanged.
     ``on_insert(key, id)`` receives the ids of new rows when dependents need them.
+    With a ``trail``, every row added or changed gets its event, named
+    ``<action>.add`` or ``<action>.change``, keyed by the ``ref`` given to ``add``.
     """
 
     def __init__(self, session: Session, table: Table, compare: Iterable[str],
                  counts: TableCounts, lookup: Lookup, *, enabled: Callable[[], bool],
-                 on_insert: Callable[[Hashable, int], None] | None = None) -> None:
+                 on_insert: Callable[[Hashable, int], None] | None = None,
+                 write: bool = True, trail: Trail | None = None, action: str = "") -> None:
         self.session = session
         self.table = table
         self.compare = tuple(compare)
@@ -42,14 +51,17 @@ class Writer:
         self.lookup = lookup
         self.enabled = enabled
         self.on_insert = on_insert
-        self.pending: list[tuple[Hashable, dict[str, Any]]] = []
+        self.write = write
+        self.trail = trail
+        self.action = action
+        self.pending: list[tuple[Hashable, dict[str, Any], Ref | None]] = []
         values = {c: bindparam(f"v_{c}") for c in self.compare}
         if "version" in table.c:
             values["version"] = table.c.version + 1
         self._update = update(table).where(table.c.id == bindparam("row_id")).values(values)
 
-    def add(self, key: Hashable, values: dict[str, Any]) -> None:
-        self.pending.append((key, values))
+    def add(self, key: Hashable, values: dict[str, Any], ref: Ref | None = None) -> None:
+        self.pending.append((key, values, ref))
         if len(self.pending) >= BATCH_ROWS:
             self.flush()
 
@@ -58,25 +70,34 @@ class Writer:
         # Once the import is known to fail, writing more would be wasted work.
         if not pending or not self.enabled():
             return
-        existing = self.lookup([key for key, _ in pending])
+        existing = self.lookup([key for key, _, _ in pending])
         inserts: list[dict[str, Any]] = []
         insert_keys: list[Hashable] = []
         updates: list[dict[str, Any]] = []
-        for key, values in pending:
+        added: list[tuple] = []
+        changed: list[tuple] = []
+        compare = self.compare
+        for key, values, ref in pending:
             hit = existing.get(key)
             if hit is None:
                 inserts.append(values)
                 insert_keys.append(key)
+                if ref is not None:
+                    added.append((ref[0], ref[1], None, values))
                 continue
             row_id, old = hit
-            if any(old[c] != values[c] for c in self.compare):
-                params = {f"v_{c}": values[c] for c in self.compare}
+            if any(old[c] != values[c] for c in compare):
+                params = {f"v_{c}": values[c] for c in compare}
                 params["row_id"] = row_id
                 updates.append(params)
+                if ref is not None:
+                    changed.append((ref[0], ref[1], old, values))
             else:
                 self.counts.unchanged += 1
         self.counts.added += len(inserts)
         self.counts.changed += len(updates)
+        if not self.write:
+            return
         if inserts:
             if self.on_insert is None:
                 self.session.execute(insert(self.table), inserts)
@@ -86,6 +107,12 @@ class Writer:
                     self.on_insert(key, row_id)
         if updates:
             self.session.execute(self._update, updates)
+        if self.trail is not None:
+            if added:
+                self.trail.records(f"{self.action}.add", added, compare)
+            if changed:
+                self.trail.records(f"{self.action}.change", changed, compare)
+            self.trail.flush()
 
 
 def from_dict(existing: Existing) -> Lookup:
