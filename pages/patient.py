@@ -16,7 +16,7 @@ from ui.caseload_data import (
     search_patients,
     settings_version,
 )
-from ui.pages import CASELOAD, title_for
+from ui.pages import CASELOAD, RECORD_CARE, roles_for, title_for
 
 user = require_page_access(__file__)
 as_of = today()
@@ -92,6 +92,10 @@ if record is None:  # removed since the check above
     st.stop()
 audit_event("patient.view", chart, route=route)
 view.render_header(record)
+# Record care on exactly this record: the chart is bound to the button when drawn.
+if user.role in roles_for(RECORD_CARE) and st.button(
+        "Record care", key=f"patient_record_care_{chart}", icon=":material/edit_note:"):
+    st.switch_page(RECORD_CARE, query_params={"patient": chart})
 st.divider()
 view.render_timeline(record)
 left, right = st.columns([2, 3], gap="large")

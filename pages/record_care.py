@@ -9,13 +9,14 @@ from db.queries import record_care as q
 from db.queries.patient import search_patients, viewable_patient
 from ui.access import audit_event, require_page_access
 from ui.database import db_session
-from ui.forms import show_flash
+from ui.forms import DATE_FIELD_MAX, DATE_FIELD_MIN, show_flash
 from ui.pages import title_for
 from ui.record_care_habits import habit_forms, week_grid
 from ui.record_care_treatment import treatment_section
 from ui.record_care_view import (
     add_patient_form,
     minimum_header,
+    patient_scope,
     patient_section,
     scores_section,
     sessions_section,
@@ -26,6 +27,21 @@ st.title(title_for(__file__, user.role))
 show_flash()
 today = clock.today()
 PICKED = "record_care_pick"  # a patient to select on the next run (new or linked)
+# The chosen patient's pk. A plain key, not the picker's: widget state is dropped when
+# the user goes to another page, and the choice must still be there on the way back.
+CHOSEN = "record_care_chosen"
+LINKED = "record_care_linked"  # the ?patient= chart last followed (followed once per chart)
+
+
+def _picked() -> None:
+    """The picker moved: that patient is chosen, and the address says so."""
+    pk = st.session_state.get("rc_patient")
+    option = st.session_state.get("rc_options", {}).get(pk)
+    if option is not None:
+        st.session_state[CHOSEN] = pk
+        st.session_state[LINKED] = option.chart
+        st.query_params["patient"] = option.chart
+
 
 with st.expander("Add a new patient", icon=":material/person_add:"):
     new_pk = add_patient_form(user)
@@ -35,9 +51,11 @@ with st.expander("Add a new patient", icon=":material/person_add:"):
 
 # Who: the therapist picks from their caseload; the director searches the clinic.
 with db_session() as session:
-    chart = st.query_params.get("patient")
-    first_visit = "rc_patient" not in st.session_state
-    if first_visit and chart:
+    chart = (st.query_params.get("patient") or "").strip()
+    if chart and chart != st.session_state.get(LINKED):
+        # A link (the patient page's Record care button, an address): followed once,
+        # so the picker can move away from it afterwards.
+        st.session_state[LINKED] = chart
         linked = viewable_patient(session, chart, user.role, user.id)
         if linked:
             st.session_state[PICKED] = linked.pk
@@ -49,8 +67,7 @@ with db_session() as session:
         text = st.text_input("Find a patient", placeholder="name or chart number", key="rc_find")
         options = [q.PatientOption(r.pk, r.chart, r.name)
                    for r in search_patients(session, text, therapist_id=None)]
-        held = (st.session_state.get(PICKED)
-                or getattr(st.session_state.get("rc_patient"), "pk", None))
+        held = st.session_state.get(PICKED) or st.session_state.get(CHOSEN)
         if held and all(o.pk != held for o in options):
             form = q.patient_form(session, held)
             if form:
@@ -62,12 +79,21 @@ if not options:
             else "No patients on your caseload yet: add one above.", icon=":material/info:")
     st.stop()
 by_pk = {o.pk: o for o in options}
+st.session_state["rc_options"] = by_pk
+# The choice is a pk, so a patient renamed by a save stays chosen (an option object
+# with the old name would no longer match and the picker would jump to the first).
 picked = st.session_state.pop(PICKED, None)
-if picked in by_pk:
-    st.session_state["rc_patient"] = by_pk[picked]
-elif st.session_state.get("rc_patient") not in options:
-    st.session_state["rc_patient"] = options[0]
-chosen = st.selectbox("Patient", options, format_func=lambda o: o.label, key="rc_patient")
+chosen_pk = picked if picked in by_pk else st.session_state.get(CHOSEN)
+if chosen_pk not in by_pk:
+    chosen_pk = options[0].pk
+st.session_state[CHOSEN] = chosen_pk
+st.session_state["rc_patient"] = chosen_pk
+if by_pk[chosen_pk].chart != chart:
+    st.session_state[LINKED] = by_pk[chosen_pk].chart
+    st.query_params["patient"] = by_pk[chosen_pk].chart
+st.selectbox("Patient", list(by_pk), format_func=lambda pk: by_pk[pk].label, key="rc_patient",
+             on_change=_picked)
+chosen = by_pk[chosen_pk]
 
 with db_session() as session:
     if viewable_patient(session, chosen.chart, user.role, user.id) is None:
@@ -86,21 +112,24 @@ if st.session_state.get("record_care_audited") != chosen.pk:
     audit_event("record_care.view", patient.chart)
     st.session_state["record_care_audited"] = chosen.pk
 
+# Every form and table below is for this patient: keyed by its pk, named in each.
+scope = patient_scope(patient)
 minimum_header(patient, count)
 tab_sessions, tab_infusions, tab_habits, tab_scores, tab_patient = st.tabs(
     ["Sessions", "Infusions", "Habits", "Scores", "Patient"])
 with tab_sessions:
-    sessions_section(user, patient, sessions, count)
+    sessions_section(user, scope, patient, sessions, count)
 with tab_infusions:
-    treatment_section(user, patient, series)
+    treatment_section(user, scope, patient, series)
 with tab_habits:
-    week_day = st.columns([1, 3])[0].date_input("Week of", value=today, max_value=today,
-                                                format="YYYY-MM-DD", key="hw_week")
+    week_day = st.columns([1, 3])[0].date_input(
+        "Week of", value=today, min_value=DATE_FIELD_MIN, max_value=DATE_FIELD_MAX,
+        format="YYYY-MM-DD", key=scope.key("hw_week"))
     with db_session() as session:
-        grid = q.habit_week(session, chosen.pk, week_day)
-    week_grid(user, patient, grid)
-    habit_forms(user, patient, running)
+        grid = q.habit_week(session, chosen.pk, week_day or today)
+    week_grid(user, scope, patient, grid)
+    habit_forms(user, scope, patient, running)
 with tab_scores:
-    scores_section(user, patient, scores)
+    scores_section(user, scope, patient, scores)
 with tab_patient:
-    patient_section(user, patient)
+    patient_section(user, scope, patient)

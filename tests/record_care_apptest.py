@@ -14,6 +14,7 @@ from db.engine import make_engine
 from db.migrate import upgrade
 from tests.apptest_support import user_for
 from ui.access import CURRENT_USER_KEY, CurrentUser
+from ui.forms import RecordScope
 from tests.apptest_support import shown
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -37,6 +38,11 @@ def run_page(page: str, user: str | CurrentUser, monkeypatch, url: str, **state)
     for key, value in state.items():
         at.session_state[key] = value
     return at.run()
+
+
+def patient_key(name: str, patient_pk: int) -> str:
+    """A Record care widget's key for one patient, as ui.forms.RecordScope builds it."""
+    return RecordScope("patient", patient_pk, "").key(name)
 
 
 def form_errors(at: AppTest) -> list[str]:

@@ -18,7 +18,7 @@ from db.models import (
     TherapySession,
     TreatmentSeries,
 )
-from tests.record_care_apptest import migrated_sqlite, run_page
+from tests.record_care_apptest import migrated_sqlite, patient_key, run_page
 from tests.recording_fixtures import INTAKE, TODAY, build_small, day
 from tests.apptest_support import shown
 
@@ -54,6 +54,11 @@ def page(clinic, monkeypatch, username="ther_a", **state):
     return run_page(PAGE, username, monkeypatch, url, **state)
 
 
+def pk_key(clinic, name: str, pk: int | None = None) -> str:
+    """The key of a Record care widget drawn for patient ``pk`` (default: Pat0, C-1)."""
+    return patient_key(name, clinic[2].pat_a if pk is None else pk)
+
+
 def button(at, label):
     return next(b for b in at.button if b.label == label)
 
@@ -85,8 +90,8 @@ def test_other_patients_stay_out_of_reach(clinic, monkeypatch):
 
 def test_book_attended_integration_updates_the_count(clinic, monkeypatch):
     at = page(clinic, monkeypatch)
-    at.date_input(key="bs_date").set_value(day(-1))
-    at.selectbox(key="bs_status").set_value("attended")
+    at.date_input(key=pk_key(clinic, "bs_date")).set_value(day(-1))
+    at.selectbox(key=pk_key(clinic, "bs_status")).set_value("attended")
     button(at, "Book session").click().run()
     assert not errors(at)
     assert "saved (attended)" in shown(at.success[0].value)
@@ -100,8 +105,8 @@ def test_book_attended_integration_updates_the_count(clinic, monkeypatch):
 ])
 def test_booking_messages(clinic, monkeypatch, when, status, words):
     at = page(clinic, monkeypatch)
-    at.date_input(key="bs_date").set_value(day(when))
-    at.selectbox(key="bs_status").set_value(status)
+    at.date_input(key=pk_key(clinic, "bs_date")).set_value(day(when))
+    at.selectbox(key=pk_key(clinic, "bs_status")).set_value(status)
     button(at, "Book session").click().run()
     assert any(words in e for e in errors(at))
     with clinic[1]() as s:
@@ -110,9 +115,9 @@ def test_booking_messages(clinic, monkeypatch, when, status, words):
 
 def test_duplicate_booking_message(clinic, monkeypatch):
     at = page(clinic, monkeypatch)
-    at.radio(key="bs_kind").set_value("preparation")
-    at.date_input(key="bs_date").set_value(day(-8))
-    at.selectbox(key="bs_status").set_value("attended")
+    at.radio(key=pk_key(clinic, "bs_kind")).set_value("preparation")
+    at.date_input(key=pk_key(clinic, "bs_date")).set_value(day(-8))
+    at.selectbox(key=pk_key(clinic, "bs_status")).set_value("attended")
     button(at, "Book session").click().run()
     assert any("already has a preparation session" in e for e in errors(at))
 
@@ -126,17 +131,17 @@ def test_record_outcome_of_a_booked_session(clinic, monkeypatch):
                                   date=day(-1), kind="integration")])
         s.commit()
     at = page(clinic, monkeypatch)
-    assert at.selectbox(key="rs_item").options == ["Tue 16 Jun 2026 · integration",
+    assert at.selectbox(key=pk_key(clinic, "rs_item")).options == ["Tue 16 Jun 2026 · integration",
                                                    "Sat 20 Jun 2026 · integration"]
-    at.selectbox(key="rs_item").select_index(1)
-    at.radio(key="rs_status").set_value("attended")
+    at.selectbox(key=pk_key(clinic, "rs_item")).select_index(1)
+    at.radio(key=pk_key(clinic, "rs_status")).set_value("attended")
     button(at, "Save outcome").click().run()
     assert any("is in the future" in e for e in errors(at))
-    at.selectbox(key="rs_item").select_index(0)
-    at.number_input(key="rs_minutes").set_value(700)
+    at.selectbox(key=pk_key(clinic, "rs_item")).select_index(0)
+    at.number_input(key=pk_key(clinic, "rs_minutes")).set_value(700)
     button(at, "Save outcome").click().run()
     assert any("between 1 and 600 minutes" in e for e in errors(at))
-    at.number_input(key="rs_minutes").set_value(50)
+    at.number_input(key=pk_key(clinic, "rs_minutes")).set_value(50)
     button(at, "Save outcome").click().run()
     assert "recorded as attended" in shown(at.success[0].value)
     assert "Now 1 of 2 integration sessions attended, 1 booked" in shown(at.success[0].value)
@@ -145,15 +150,15 @@ def test_record_outcome_of_a_booked_session(clinic, monkeypatch):
 
 def test_scores_form(clinic, monkeypatch):
     at = page(clinic, monkeypatch)
-    at.selectbox(key="sc_instrument").set_value("GAD-7")
-    at.number_input(key="sc_score").set_value(22)
+    at.selectbox(key=pk_key(clinic, "sc_instrument")).set_value("GAD-7")
+    at.number_input(key=pk_key(clinic, "sc_score")).set_value(22)
     button(at, "Save score").click().run()
     assert any("from 0 to 21" in e for e in errors(at))
-    at.number_input(key="sc_score").set_value(8)
-    at.date_input(key="sc_date").set_value(day(1))
+    at.number_input(key=pk_key(clinic, "sc_score")).set_value(8)
+    at.date_input(key=pk_key(clinic, "sc_date")).set_value(day(1))
     button(at, "Save score").click().run()
     assert any("is in the future" in e for e in errors(at))
-    at.date_input(key="sc_date").set_value(TODAY)
+    at.date_input(key=pk_key(clinic, "sc_date")).set_value(TODAY)
     button(at, "Save score").click().run()
     assert not errors(at) and "GAD-7 8" in shown(at.success[0].value)
     with clinic[1]() as s:
@@ -163,24 +168,29 @@ def test_scores_form(clinic, monkeypatch):
 def test_infusion_forms(clinic, monkeypatch):
     at = page(clinic, monkeypatch)
     # The booked infusion two days ago, recorded as completed without dose or route.
-    at.radio(key="ri_status").set_value("completed")
+    at.radio(key=pk_key(clinic, "ri_status")).set_value("completed")
     button(at, "Save infusion").click().run()
     messages = errors(at)
     assert any("Enter the dose in mg/kg" in e for e in messages)
     assert any("Choose the route" in e for e in messages)
-    at.number_input(key="ri_dose").set_value(0.6)
-    at.selectbox(key="ri_route").set_value("IM")
+    at.number_input(key=pk_key(clinic, "ri_dose")).set_value(0.6)
+    at.selectbox(key=pk_key(clinic, "ri_route")).set_value("IM")
     button(at, "Save infusion").click().run()
     assert not errors(at) and "recorded as completed" in shown(at.success[0].value)
-    at.date_input(key="si_start").set_value(day(-3))
+    at.date_input(key=pk_key(clinic, "si_start")).set_value(day(-3))
     button(at, "Book infusions").click().run()
     assert any("is in the past" in e for e in errors(at))
-    at.date_input(key="si_start").set_value(day(5))
+    at.date_input(key=pk_key(clinic, "si_start")).set_value(day(5))
     button(at, "Book infusions").click().run()
     assert "infusions booked" in shown(at.success[0].value)
+    with clinic[1]() as s:
+        series_id = s.scalar(select(TreatmentSeries.id))
+    # Discontinuing asks first, naming the patient; an empty reason is refused in the dialog.
+    button(at, "Discontinue series…").click().run()
+    assert any("Pat0 Test (C-1)" in shown(m.value) for m in at.markdown)
     button(at, "Discontinue series").click().run()
     assert any("Say why" in e for e in errors(at))
-    at.text_area(key="ds_reason").input("Moved abroad")
+    at.text_area(key=pk_key(clinic, f"ds_reason_{series_id}")).input("Moved abroad")
     button(at, "Discontinue series").click().run()
     assert "discontinued" in shown(at.success[0].value)
     with clinic[1]() as s:
@@ -191,11 +201,11 @@ def test_infusion_forms(clinic, monkeypatch):
 
 def test_start_series_form(clinic, monkeypatch):
     at = page(clinic, monkeypatch)
-    at.number_input(key="ss_planned").set_value(40)
+    at.number_input(key=pk_key(clinic, "ss_planned")).set_value(40)
     button(at, "Start series").click().run()
     assert any("between 1 and 30" in e for e in errors(at))
-    at.radio(key="ss_kind").set_value("booster")
-    at.number_input(key="ss_planned").set_value(3)
+    at.radio(key=pk_key(clinic, "ss_kind")).set_value("booster")
+    at.number_input(key=pk_key(clinic, "ss_planned")).set_value(3)
     button(at, "Start series").click().run()
     assert "booster series started" in shown(at.success[0].value)
 
@@ -214,15 +224,15 @@ def test_habit_week_grid_and_habit_forms(clinic, monkeypatch):
     assert not errors(at) and "Check-ins for the week" in shown(at.success[0].value)
     with factory() as s:
         assert len(s.scalars(select(HabitLog)).all()) == 2
-    at.text_input(key="ah_name").input("walk")
-    at.number_input(key="ah_target").set_value(9)
+    at.text_input(key=pk_key(clinic, "ah_name")).input("walk")
+    at.number_input(key=pk_key(clinic, "ah_target")).set_value(9)
     button(at, "Add habit").click().run()
     assert any("1 to 7" in e for e in errors(at))
-    at.text_input(key="ah_name").input("Walk")
-    at.number_input(key="ah_target").set_value(3)
+    at.text_input(key=pk_key(clinic, "ah_name")).input("Walk")
+    at.number_input(key=pk_key(clinic, "ah_target")).set_value(3)
     button(at, "Add habit").click().run()
     assert any("already has a habit" in e for e in errors(at))
-    at.date_input(key="eh_end").set_value(day(-40))
+    at.date_input(key=pk_key(clinic, "eh_end")).set_value(day(-40))
     button(at, "End habit").click().run()
     assert any("cannot end before" in e for e in errors(at))
 
@@ -263,7 +273,8 @@ def test_add_patient_form(clinic, monkeypatch):
     at.text_input(key="np_chart").input("C-77")
     button(at, "Add patient").click().run()
     assert "Patient C-77 added" in shown(at.success[0].value)
-    assert at.selectbox(key="rc_patient").value.chart == "C-77"
+    picker = at.selectbox(key="rc_patient")
+    assert picker.options[picker.index] == "Ada New · C-77"
 
 
 def test_director_reassigns(clinic, monkeypatch):
@@ -271,12 +282,12 @@ def test_director_reassigns(clinic, monkeypatch):
     at = page(clinic, monkeypatch, username="md")
     at.text_input(key="rc_find").input("Pat0").run()
     assert at.selectbox(key="rc_patient").options == ["Pat0 Test · C-1"]
-    at.selectbox(key="ra_therapist").set_value(small.ther_a.id)
+    at.selectbox(key=pk_key(clinic, "ra_therapist")).set_value(small.ther_a.id)
     button(at, "Reassign").click().run()
     assert any("already this patient's therapist" in e for e in errors(at))
-    at.selectbox(key="ra_therapist").set_value(small.ther_b.id)
+    at.selectbox(key=pk_key(clinic, "ra_therapist")).set_value(small.ther_b.id)
     button(at, "Reassign").click().run()
-    assert "Primary therapist is now" in shown(at.success[0].value)
+    assert "Primary therapist of Pat0 Test (C-1) is now Ther B" in shown(at.success[0].value)
     with factory() as s:
         assert s.get(Patient, small.pat_a).therapist_id == small.ther_b.id
 

@@ -9,19 +9,20 @@ from db.queries import record_care as q
 from db.recording import add_habit, end_habit, fmt_day, save_habit_week
 
 from .access import CurrentUser
-from .forms import FieldSlots, flash, fresh_choice, save, seen_version, show_flash
+from .forms import FieldSlots, RecordScope, date_field, fresh_choice, record_form, save, seen_version
 from .text import md_escape
 
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
 
-def week_grid(user: CurrentUser, patient: q.PatientForm, grid: q.HabitWeekGrid) -> None:
+def week_grid(user: CurrentUser, scope: RecordScope, patient: q.PatientForm,
+              grid: q.HabitWeekGrid) -> None:
     today = clock.today()
     if not grid.rows:
         st.caption("No habits running this week. Add one below.")
         return
     versions = {r.habit_id: seen_version("habit", r.habit_id, r.version) for r in grid.rows}
-    with st.form(f"habit_week_{patient.pk}_{grid.week_start}"):
+    with record_form(scope, f"habit_week_{grid.week_start}") as form:
         st.markdown(f"**Week of {fmt_day(grid.week_start)}**: tick the days each habit was done")
         slots = FieldSlots()
         widths = [3] + [1] * 7
@@ -44,46 +45,60 @@ def week_grid(user: CurrentUser, patient: q.PatientForm, grid: q.HabitWeekGrid) 
                     ticks[row.habit_id].add(d)
             slots.slot(f"habit_{row.habit_id}")
         slots.slot("habit")
-        show_flash("habit_week")
-        if st.form_submit_button("Save the week", type="primary"):
-            if save(slots, save_habit_week, user, patient.pk, grid.week_start, ticks, versions):
-                flash(f"Check-ins for the week of {fmt_day(grid.week_start)} saved.",
-                      where="habit_week")
+        scope.show_flash("habit_week")
+        if form.submitted("Save the week", type="primary"):
+            if save(slots, save_habit_week, user, scope.id, grid.week_start, ticks, versions):
+                scope.flash("habit_week", f"Check-ins for the week of {fmt_day(grid.week_start)} "
+                                          f"saved for {scope.label}.")
                 st.rerun()
 
 
-def habit_forms(user: CurrentUser, patient: q.PatientForm, running: list[q.HabitRow]) -> None:
+def habit_forms(user: CurrentUser, scope: RecordScope, patient: q.PatientForm,
+                running: list[q.HabitRow]) -> None:
     add_col, end_col = st.columns(2)
-    with add_col, st.form("add_habit"):
-        st.markdown("**Add a habit**")
+    with add_col, record_form(scope, "add_habit", "Add a habit") as form:
         slots = FieldSlots()
         name = st.text_input("Habit", placeholder="exercise, journaling, meditation…",
-                             key="ah_name")
+                             key=scope.key("ah_name"))
         slots.slot("name")
-        target = st.number_input("Target days a week (1–7)", value=3, step=1, key="ah_target")
+        target = st.number_input("Target days a week (1–7)", value=3, step=1,
+                                 key=scope.key("ah_target"))
         slots.slot("target_per_week")
-        start = st.date_input("Starting", value=clock.today(), format="YYYY-MM-DD", key="ah_start")
+        start = date_field("Starting", value=clock.today(), key=scope.key("ah_start"))
         slots.slot("start_date")
-        show_flash("add_habit")
-        if st.form_submit_button("Add habit", type="primary"):
-            if save(slots, add_habit, user, patient.pk, name=name, target_per_week=int(target),
-                    start_date=start):
-                flash(f"Habit “{md_escape(name.strip())}” added.", where="add_habit")
+        scope.show_flash("add_habit")
+        if form.submitted("Add habit", type="primary"):
+            missing = {f: m for f, m, v in (("target_per_week", "Enter the weekly target.", target),
+                                            ("start_date", "Enter the first day.", start))
+                       if v is None}
+            if missing:
+                slots.show(missing)
+            elif save(slots, add_habit, user, scope.id, name=name, target_per_week=int(target),
+                      start_date=start):
+                scope.flash("add_habit", f"Habit “{name.strip()}” added for {scope.label}.")
                 st.rerun()
     with end_col:
         if not running:
             return
-        versions = {h.habit_id: seen_version("habit_end", h.habit_id, h.version) for h in running}
-        fresh_choice("eh_habit", running, list(versions))
-        with st.form("end_habit"):
-            st.markdown("**End a habit**")
+        by_id = {h.habit_id: h for h in running}
+        versions = {h: seen_version("habit_end", h, row.version) for h, row in by_id.items()}
+        pick = scope.key("eh_habit")
+        fresh_choice(pick, list(by_id), list(by_id))
+        with record_form(scope, "end_habit", "End a habit") as form:
             slots = FieldSlots()
-            habit = st.selectbox("Habit", running, format_func=lambda h: h.name, key="eh_habit")
+            habit_id = st.selectbox("Habit", list(by_id), format_func=lambda h: by_id[h].name,
+                                    key=pick)
             slots.slot("habit")
-            end = st.date_input("Last day", value=clock.today(), format="YYYY-MM-DD", key="eh_end")
+            end = date_field("Last day", value=clock.today(), key=scope.key("eh_end"))
             slots.slot("end_date")
-            show_flash("end_habit")
-            if st.form_submit_button("End habit"):
-                if save(slots, end_habit, user, habit.habit_id, end, versions[habit.habit_id]):
-                    flash(f"Habit “{md_escape(habit.name)}” ends on {fmt_day(end)}.", where="end_habit")
+            scope.show_flash("end_habit")
+            if form.submitted("End habit"):
+                habit = by_id.get(habit_id)
+                if habit is None:
+                    slots.show({"habit": "Choose a running habit of this patient."})
+                elif end is None:
+                    slots.show({"end_date": "Enter the last day."})
+                elif save(slots, end_habit, user, habit.habit_id, end, versions[habit.habit_id]):
+                    scope.flash("end_habit", f"Habit “{habit.name}” of {scope.label} ends on "
+                                             f"{fmt_day(end)}.")
                     st.rerun()

@@ -3,8 +3,6 @@ and the patient's details. Each form saves through ``db.recording`` and shows
 its messages beside the fields (ui.forms)."""
 from __future__ import annotations
 
-from datetime import date
-
 import pandas as pd
 import streamlit as st
 
@@ -25,13 +23,24 @@ from db.recording import (
 from . import theme
 from .access import CurrentUser
 from .database import db_session
-from .forms import FieldSlots, flash, fresh_choice, save, seen_version, show_flash
+from .confirm import confirm_button
+from .forms import (
+    FieldSlots,
+    RecordScope,
+    date_field,
+    flash,
+    fresh_choice,
+    record_form,
+    save,
+    seen_version,
+)
 from .text import md_escape
 
 STATUS_WORDS = theme.EVENT_STATUS_WORDS
-OUTCOME_CHOICES = {s: STATUS_WORDS[s] for s in ("attended", "no_show", "cancelled")}
-BOOKING_CHOICES = {"scheduled": "Booked (upcoming)", **OUTCOME_CHOICES}
-EARLIEST = date(1900, 1, 1)
+# Cancelling a booking is not an outcome of the form: it asks first (_cancel_session).
+OUTCOME_CHOICES = {s: STATUS_WORDS[s] for s in ("attended", "no_show")}
+BOOKING_CHOICES = {"scheduled": "Booked (upcoming)", **OUTCOME_CHOICES,
+                   "cancelled": STATUS_WORDS["cancelled"]}
 
 
 def minimum_header(patient: q.PatientForm, count: q.MinimumCount | None) -> None:
@@ -67,66 +76,115 @@ def _table(rows: list[dict]) -> None:
                      height=table_height(len(rows)))
 
 
-def sessions_section(user: CurrentUser, patient: q.PatientForm, items: list[q.SessionItem],
-                     count: q.MinimumCount | None) -> None:
+def patient_scope(patient: q.PatientForm) -> RecordScope:
+    """What Record care's forms are drawn for: this patient, named as on the page."""
+    return RecordScope("patient", patient.pk,
+                       f"{patient.first_name} {patient.last_name} ({patient.chart})")
+
+
+def sessions_section(user: CurrentUser, scope: RecordScope, patient: q.PatientForm,
+                     items: list[q.SessionItem], count: q.MinimumCount | None) -> None:
+    if items:
+        st.caption(f"Sessions of {md_escape(scope.label)}")
     _table([{"Date": fmt_day(i.date), "Kind": i.kind.title(), "Status": STATUS_WORDS[i.status],
              "Duration": f"{i.duration_minutes} min" if i.duration_minutes else "—"}
             for i in items])
     book, record = st.columns(2)
-    with book, st.form("book_session", clear_on_submit=False):
-        st.markdown("**Book a session**")
+    with book, record_form(scope, "book_session", "Book a session") as form:
         slots = FieldSlots()
         kind = st.radio("Kind", ["preparation", "integration"], index=1, horizontal=True,
-                        format_func=str.title, key="bs_kind")
+                        format_func=str.title, key=scope.key("bs_kind"))
         slots.slot("kind")
-        on = st.date_input("Date", value=clock.today(), format="YYYY-MM-DD", key="bs_date")
+        on = date_field("Date", value=clock.today(), key=scope.key("bs_date"))
         slots.slot("date")
         status = st.selectbox("Status", list(BOOKING_CHOICES), format_func=BOOKING_CHOICES.get,
                               help="Book ahead, or record a session that already happened.",
-                              key="bs_status")
+                              key=scope.key("bs_status"))
         slots.slot("status")
         minutes = st.number_input("Duration (minutes, optional)", value=None, step=5,
-                                  key="bs_minutes")
+                                  key=scope.key("bs_minutes"))
         slots.slot("duration_minutes")
-        show_flash("book_session")
-        if st.form_submit_button("Book session", type="primary"):
-            done = save(slots, book_session, user, patient.pk, kind=kind, on=on, status=status,
-                        duration_minutes=None if minutes is None else int(minutes))
-            if done:
-                flash(f"{kind.title()} session on {fmt_day(on)} saved "
-                      f"({BOOKING_CHOICES[status].lower()}).", where="book_session")
+        scope.show_flash("book_session")
+        if form.submitted("Book session", type="primary"):
+            if on is None:
+                slots.show({"date": "Enter the date of the session."})
+            elif save(slots, book_session, user, scope.id, kind=kind, on=on, status=status,
+                      duration_minutes=None if minutes is None else int(minutes)):
+                scope.flash("book_session", f"{kind.title()} session on {fmt_day(on)} saved "
+                            f"({BOOKING_CHOICES[status].lower()}) for {scope.label}.")
                 st.rerun()
-    open_items = [i for i in items if i.status == "scheduled"]
+    open_items = {i.id: i for i in items if i.status == "scheduled"}
     with record:
         if not open_items:
             # The confirmation of the last booking recorded, now that its form is gone.
-            show_flash("record_session")
+            scope.show_flash("record_session")
+            scope.show_flash("cancel_session")
             st.caption("No booked sessions waiting to be recorded.")
             return
-        versions = {i.id: seen_version("session", i.id, i.version) for i in open_items}
-        fresh_choice("rs_item", open_items, list(versions))
-        with st.form("record_session"):
-            st.markdown("**Record how a booked session went**")
-            slots = FieldSlots()
-            item = st.selectbox("Booked session", open_items,
-                                format_func=lambda i: f"{fmt_day(i.date)} · {i.kind}",
-                                key="rs_item")
-            slots.slot("session")
-            status = st.radio("Outcome", list(OUTCOME_CHOICES), horizontal=True,
-                              format_func=OUTCOME_CHOICES.get, key="rs_status")
-            slots.slot("status")
-            minutes = st.number_input("Duration (minutes, optional)", value=None, step=5,
-                                      key="rs_minutes")
-            slots.slot("duration_minutes")
-            show_flash("record_session")
-            if st.form_submit_button("Save outcome", type="primary"):
-                done = save(slots, set_session_status, user, item.id, status, versions[item.id],
-                            duration_minutes=None if minutes is None else int(minutes))
-                if done:
-                    flash(f"{item.kind.title()} session on {fmt_day(item.date)} recorded as "
-                          f"{OUTCOME_CHOICES[status].lower()}. " + _count_after(patient.pk),
-                          where="record_session")
-                    st.rerun()
+        versions = {i: seen_version("session", i, item.version) for i, item in open_items.items()}
+        _record_session_form(user, scope, open_items, versions)
+        _cancel_session(user, scope, open_items, versions)
+
+
+def _session_words(item: q.SessionItem) -> str:
+    return f"{fmt_day(item.date)} · {item.kind}"
+
+
+def _record_session_form(user: CurrentUser, scope: RecordScope, open_items: dict,
+                         versions: dict[int, int]) -> None:
+    pick = scope.key("rs_item")
+    fresh_choice(pick, list(open_items), list(open_items))
+    with record_form(scope, "record_session", "Record how a booked session went") as form:
+        slots = FieldSlots()
+        item_id = st.selectbox("Booked session", list(open_items),
+                               format_func=lambda i: _session_words(open_items[i]), key=pick)
+        slots.slot("session")
+        status = st.radio("Outcome", list(OUTCOME_CHOICES), horizontal=True,
+                          format_func=OUTCOME_CHOICES.get, key=scope.key("rs_status"))
+        slots.slot("status")
+        minutes = st.number_input("Duration (minutes, optional)", value=None, step=5,
+                                  key=scope.key("rs_minutes"))
+        slots.slot("duration_minutes")
+        scope.show_flash("record_session")
+        if form.submitted("Save outcome", type="primary"):
+            item = open_items.get(item_id)
+            if item is None:
+                slots.show({"session": "Choose a booked session of this patient."})
+            elif save(slots, set_session_status, user, item.id, status, versions[item.id],
+                      duration_minutes=None if minutes is None else int(minutes)):
+                scope.flash("record_session",
+                            f"{item.kind.title()} session on {fmt_day(item.date)} recorded as "
+                            f"{OUTCOME_CHOICES[status].lower()} for {scope.label}. "
+                            + _count_after(scope.id))
+                st.rerun()
+
+
+def _cancel_session(user: CurrentUser, scope: RecordScope, open_items: dict,
+                    versions: dict[int, int]) -> None:
+    """Cancelling a booking asks first, naming the patient and the session."""
+    with st.container(border=True):
+        st.markdown("**Cancel a booking**")
+        scope.name_it()
+        pick = scope.key("cs_item")
+        fresh_choice(pick, list(open_items), list(open_items))
+        item_id = st.selectbox("Booking to cancel", list(open_items),
+                               format_func=lambda i: _session_words(open_items[i]), key=pick)
+        item = open_items.get(item_id)
+        scope.show_flash("cancel_session")
+        if item is None:
+            return
+        what = f"the {item.kind} session of {fmt_day(item.date)}"
+
+        def cancel(item_id: int = item.id, version: int = versions[item.id]) -> bool:
+            if save(FieldSlots(), set_session_status, user, item_id, "cancelled", version):
+                scope.flash("cancel_session", f"Cancelled {what} for {scope.label}.")
+                return True
+            return False
+
+        confirm_button("Cancel booking…", key=scope.key("cs_cancel"), record_id=item.id,
+                       record_label=scope.label,
+                       question=f"Cancel {what} for {scope.label}?",
+                       action_label="Cancel booking", act=cancel)
 
 
 def _count_after(patient_pk: int) -> str:
@@ -135,78 +193,89 @@ def _count_after(patient_pk: int) -> str:
     return f"Now {count.text}." if count else ""
 
 
-def scores_section(user: CurrentUser, patient: q.PatientForm, scores: list[q.ScoreItem]) -> None:
+def scores_section(user: CurrentUser, scope: RecordScope, patient: q.PatientForm,
+                   scores: list[q.ScoreItem]) -> None:
     form_col, list_col = st.columns(2)
-    with form_col, st.form("add_score"):
+    with form_col, record_form(scope, "add_score", "Add a score") as form:
         slots = FieldSlots()
         instrument = st.selectbox("Instrument", list(INSTRUMENT_MAX),
                                   format_func=lambda i: f"{i} (0–{INSTRUMENT_MAX[i]})",
-                                  key="sc_instrument")
+                                  key=scope.key("sc_instrument"))
         slots.slot("instrument")
-        on = st.date_input("Date", value=clock.today(), format="YYYY-MM-DD", key="sc_date")
+        on = date_field("Date", value=clock.today(), key=scope.key("sc_date"))
         slots.slot("date")
-        score = st.number_input("Total score", value=None, step=1, key="sc_score")
+        score = st.number_input("Total score", value=None, step=1, key=scope.key("sc_score"))
         slots.slot("score")
-        show_flash("add_score")
-        if st.form_submit_button("Save score", type="primary"):
-            if score is None:
-                slots.show({"score": "Enter the total score."})
-            elif save(slots, add_measure, user, patient.pk, instrument=instrument, on=on,
+        scope.show_flash("add_score")
+        if form.submitted("Save score", type="primary"):
+            if score is None or on is None:
+                slots.show({k: m for k, m, v in (("score", "Enter the total score.", score),
+                                                  ("date", "Enter the date.", on)) if v is None})
+            elif save(slots, add_measure, user, scope.id, instrument=instrument, on=on,
                       score=int(score) if float(score).is_integer() else score):
-                flash(f"{instrument} {int(score)} on {fmt_day(on)} saved.", where="add_score")
+                scope.flash("add_score", f"{instrument} {int(score)} on {fmt_day(on)} saved "
+                                         f"for {scope.label}.")
                 st.rerun()
     with list_col:
+        if scores:
+            st.caption(f"Recent scores of {md_escape(scope.label)}")
         _table([{"Date": fmt_day(s.date), "Instrument": s.instrument, "Score": s.score}
                 for s in scores])
 
 
-def patient_section(user: CurrentUser, patient: q.PatientForm) -> None:
+def patient_section(user: CurrentUser, scope: RecordScope, patient: q.PatientForm) -> None:
     version = seen_version("patient", patient.pk, patient.version)
     # Keys carry the version: once the record changes, the form shows the saved values.
-    k = f"{patient.pk}_{patient.version}"
-    with st.form(f"patient_{patient.pk}"):
-        st.markdown("**Details and intentions**")
+    v = f"_{patient.version}"
+    with record_form(scope, "patient", "Details and intentions") as form:
         slots = FieldSlots()
-        first = st.text_input("First name", value=patient.first_name, key=f"pf_first_{k}")
+        first = st.text_input("First name", value=patient.first_name,
+                              key=scope.key("pf_first") + v)
         slots.slot("first_name")
-        last = st.text_input("Last name", value=patient.last_name, key=f"pf_last_{k}")
+        last = st.text_input("Last name", value=patient.last_name, key=scope.key("pf_last") + v)
         slots.slot("last_name")
-        born = st.date_input("Date of birth", value=patient.date_of_birth, min_value=EARLIEST,
-                             format="YYYY-MM-DD", key=f"pf_born_{k}")
+        born = date_field("Date of birth", value=patient.date_of_birth,
+                          key=scope.key("pf_born") + v)
         slots.slot("date_of_birth")
-        intake = st.date_input("Intake date", value=patient.intake_date, min_value=EARLIEST,
-                               format="YYYY-MM-DD", key=f"pf_intake_{k}")
+        intake = date_field("Intake date", value=patient.intake_date,
+                            key=scope.key("pf_intake") + v)
         slots.slot("intake_date")
-        intentions = st.text_area("Intentions", value=patient.intentions, key=f"pf_intentions_{k}")
+        intentions = st.text_area("Intentions", value=patient.intentions,
+                                  key=scope.key("pf_intentions") + v)
         slots.slot("intentions")
-        show_flash("patient")
-        if st.form_submit_button("Save details", type="primary"):
-            if save(slots, update_patient, user, patient.pk, version, first_name=first,
-                    last_name=last, date_of_birth=born, intake_date=intake,
-                    intentions=intentions):
-                flash("Patient details saved.", where="patient")
+        scope.show_flash("patient")
+        if form.submitted("Save details", type="primary"):
+            missing = {f: "Enter the date." for f, d in (("date_of_birth", born),
+                                                          ("intake_date", intake)) if d is None}
+            if missing:
+                slots.show(missing)
+            elif save(slots, update_patient, user, scope.id, version, first_name=first,
+                      last_name=last, date_of_birth=born, intake_date=intake,
+                      intentions=intentions):
+                scope.flash("patient", f"Patient details saved for {first.strip()} "
+                                       f"{last.strip()} ({patient.chart}).")
                 st.rerun()
     if user.role == "medical_director":
-        _reassign_form(user, patient, version)
+        _reassign_form(user, scope, patient, version)
 
 
-def _reassign_form(user: CurrentUser, patient: q.PatientForm, version: int) -> None:
+def _reassign_form(user: CurrentUser, scope: RecordScope, patient: q.PatientForm,
+                   version: int) -> None:
     with db_session() as session:
         options = therapists(session)
-    with st.form(f"reassign_{patient.pk}"):
-        st.markdown("**Primary therapist**")
+    with record_form(scope, "reassign", "Primary therapist") as form:
         slots = FieldSlots()
         ids = [o.id for o in options]
         names = {o.id: o.full_name for o in options}
         current = ids.index(patient.therapist_id) if patient.therapist_id in ids else 0
-        chosen = st.selectbox("Hand over to", ids, format_func=names.get, key="ra_therapist",
-                              index=current)
+        chosen = st.selectbox("Hand over to", ids, format_func=names.get,
+                              key=scope.key("ra_therapist"), index=current)
         slots.slot("therapist_id")
-        show_flash("reassign")
-        if st.form_submit_button("Reassign"):
-            if save(slots, reassign_therapist, user, patient.pk, chosen, version):
-                flash(f"Primary therapist is now {names[chosen]}; upcoming sessions moved too.",
-                      where="reassign")
+        scope.show_flash("reassign")
+        if form.submitted("Reassign"):
+            if save(slots, reassign_therapist, user, scope.id, chosen, version):
+                scope.flash("reassign", f"Primary therapist of {scope.label} is now "
+                                        f"{names[chosen]}; upcoming sessions moved too.")
                 st.rerun()
 
 
@@ -220,11 +289,9 @@ def add_patient_form(user: CurrentUser) -> int | None:
         slots.slot("first_name")
         last = st.text_input("Last name", key="np_last")
         slots.slot("last_name")
-        born = st.date_input("Date of birth", value=None, min_value=EARLIEST, format="YYYY-MM-DD",
-                             key="np_born")
+        born = date_field("Date of birth", value=None, key="np_born")
         slots.slot("date_of_birth")
-        intake = st.date_input("Intake date", value=clock.today(), min_value=EARLIEST,
-                               format="YYYY-MM-DD", key="np_intake")
+        intake = date_field("Intake date", value=clock.today(), key="np_intake")
         slots.slot("intake_date")
         therapist_id = user.id
         if user.role == "medical_director":
@@ -237,8 +304,11 @@ def add_patient_form(user: CurrentUser) -> int | None:
         intentions = st.text_area("Intentions (optional)", key="np_intentions")
         slots.slot("intentions")
         if st.form_submit_button("Add patient", type="primary"):
-            if born is None:
-                slots.show({"date_of_birth": "Enter the date of birth."})
+            missing = {f: m for f, m, d in (
+                ("date_of_birth", "Enter the date of birth.", born),
+                ("intake_date", "Enter the intake date.", intake)) if d is None}
+            if missing:
+                slots.show(missing)
                 return None
             saved = save(slots, add_patient, user, patient_id=chart, first_name=first,
                          last_name=last, date_of_birth=born, intake_date=intake,

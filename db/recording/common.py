@@ -121,6 +121,27 @@ def check_not_future(errors: Errors, field: str, d: date | None, what: str) -> N
                           f"it has happened (today is {fmt_day(today)}).")
 
 
+# How far ahead a date may be booked or planned: anything later is a mistyped year
+# (the form's date field takes any year, so this is the only bound).
+YEARS_AHEAD = 2
+
+
+def latest_ahead() -> date:
+    today = clock.today()
+    try:
+        return today.replace(year=today.year + YEARS_AHEAD)
+    except ValueError:  # 29 February
+        return today.replace(year=today.year + YEARS_AHEAD, day=28)
+
+
+def check_not_too_far(errors: Errors, field: str, d: date | None) -> None:
+    """A date at most ``YEARS_AHEAD`` years from today."""
+    latest = latest_ahead()
+    if d is not None and d > latest:
+        errors.add(field, f"{fmt_day(d)} is more than {YEARS_AHEAD} years ahead: check the year "
+                          f"(the latest is {fmt_day(latest)}).")
+
+
 def check_not_before_intake(errors: Errors, field: str, d: date | None, patient: Patient) -> None:
     if d is not None and d < patient.intake_date:
         errors.add(field, f"{fmt_day(d)} is before this patient's intake on "

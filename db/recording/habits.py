@@ -16,6 +16,7 @@ from .common import (
     Errors,
     ValidationError,
     check_not_before_intake,
+    check_not_too_far,
     check_required_text,
     check_version,
     fmt_day,
@@ -55,6 +56,7 @@ def add_habit(session: Session, actor: ActorLike, patient_pk: int, *, name: str,
         if not 1 <= target_per_week <= 7:
             errors.add("target_per_week", "The weekly target is 1 to 7 days.")
         check_not_before_intake(errors, "start_date", start_date, patient)
+        check_not_too_far(errors, "start_date", start_date)
         errors.raise_if_any()
         row = Habit(patient_id=patient.id, name=name, target_per_week=target_per_week,
                     start_date=start_date)
@@ -77,6 +79,7 @@ def end_habit(session: Session, actor: ActorLike, habit_id: int, end_date: date,
         if end_date < row.start_date:
             errors.add("end_date", f"The habit started on {fmt_day(row.start_date)}; "
                                    "it cannot end before that.")
+        check_not_too_far(errors, "end_date", end_date)
         errors.raise_if_any()
         before = values(row, HABIT_FIELDS)
         row.end_date = end_date

@@ -15,6 +15,7 @@ from .common import (
     Errors,
     check_not_before_intake,
     check_not_future,
+    check_not_too_far,
     check_required_text,
     check_version,
     fmt_day,
@@ -54,7 +55,8 @@ def start_series(session: Session, actor: ActorLike, patient_pk: int, *, kind: s
     with unit_of_work(session, actor, "series",
                       duplicate=("kind", "Someone started a series at the same moment; reload.")):
         patient = load_patient(session, actor, patient_pk)
-        planned = planned_infusions or load_settings(session).default_planned_infusions
+        planned = (load_settings(session).default_planned_infusions if planned_infusions is None
+                   else planned_infusions)
         errors = Errors()
         if kind not in SERIES_KINDS:
             errors.add("kind", "Choose induction or booster.")
@@ -122,6 +124,7 @@ def schedule_series_infusions(session: Session, actor: ActorLike, series_id: int
         if start < clock.today():
             errors.add("start", f"{fmt_day(start)} is in the past: booking starts today or later.")
         check_not_before_intake(errors, "start", start, patient)
+        check_not_too_far(errors, "start", start)
         errors.raise_if_any()
         dates = series_dates(start, count, weeks, {d for d, _ in existing})
         for d in dates:
@@ -145,6 +148,7 @@ def book_infusion(session: Session, actor: ActorLike, series_id: int, *, on: dat
         if on < clock.today():
             errors.add("date", f"{fmt_day(on)} is in the past: booking starts today or later.")
         check_not_before_intake(errors, "date", on, patient)
+        check_not_too_far(errors, "date", on)
         if "date" not in errors and session.scalar(
             select(Infusion.id).where(Infusion.series_id == series.id, Infusion.date == on)
         ) is not None:

@@ -15,6 +15,7 @@ from .common import (
     AccessDenied,
     ActorLike,
     Errors,
+    check_not_too_far,
     check_required_text,
     check_role,
     check_version,
@@ -49,6 +50,7 @@ def _check_details(errors: Errors, first_name: str, last_name: str, date_of_birt
         errors.add("date_of_birth", "Enter a date of birth in the past (after 1900).")
     elif intake_date <= date_of_birth:
         errors.add("intake_date", "The intake must come after the date of birth.")
+    check_not_too_far(errors, "intake_date", intake_date)
     if len(intentions) > MAX_INTENTIONS_CHARS:
         errors.add("intentions", f"At most {MAX_INTENTIONS_CHARS:,} characters.")
     elif problem := control_character_problem(intentions, multiline=True):

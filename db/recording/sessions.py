@@ -14,6 +14,7 @@ from .common import (
     Errors,
     check_not_before_intake,
     check_not_future,
+    check_not_too_far,
     check_version,
     fmt_day,
     load_patient,
@@ -63,6 +64,7 @@ def book_session(session: Session, actor: ActorLike, patient_pk: int, *, kind: s
         if status not in ("scheduled", *OUTCOMES):
             errors.add("status", "Choose scheduled, attended, no-show or cancelled.")
         check_not_before_intake(errors, "date", on, patient)
+        check_not_too_far(errors, "date", on)
         if status in ("attended", "no_show"):
             check_not_future(errors, "date", on, "an attended or missed session")
         elif status == "scheduled" and on < clock.today():
