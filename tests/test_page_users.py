@@ -4,14 +4,15 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from db import audit, staff
 from db.engine import make_engine, session_factory
-from db.models import AuthSession, Staff
+from db.models import AuditEvent, AuthSession, Staff
 from db.passwords import verify_password
 from tests.record_care_apptest import migrated_sqlite, run_page
 from tests.apptest_support import shown
+from tests.bound_support import dialog_text, message_beside, press_in_dialog
 
 PAGE = "pages/users.py"
 
@@ -87,29 +88,68 @@ def test_reset_ends_sessions_and_deactivate(clinic, monkeypatch):
     at = page(clinic, monkeypatch)
     at.selectbox(key="us_target").set_value("tess").run()
     button(at, "Reset password").click().run()
+    press_in_dialog(at, "Reset password")
     assert "sessions are ended" in shown(at.success[0].value)
     temp = at.code[0].value
     with factory() as s:
         assert s.scalar(select(AuthSession.ended_at)) is not None
         row = s.get(Staff, tess_id)
         assert row.must_change_password and verify_password(temp, row.password_hash)
-    at.selectbox(key="us_target").set_value("tess").run()
     button(at, "Deactivate").click().run()
+    press_in_dialog(at, "Deactivate")
     assert "deactivated and signed out" in shown(at.success[0].value)
     with factory() as s:
         assert not s.get(Staff, tess_id).active
     button(at, "Reactivate").click().run()
     assert "can sign in again" in shown(at.success[0].value)
+    with factory() as s:
+        assert s.get(Staff, tess_id).active
 
 
 def test_the_last_admin_cannot_be_removed(clinic, monkeypatch):
     at = page(clinic, monkeypatch)
     at.selectbox(key="us_target").set_value("root").run()
     button(at, "Deactivate").click().run()
-    assert any("last active admin" in e for e in errors(at))
-    at.selectbox(key="ur_role_1").set_value("therapist")
+    press_in_dialog(at, "Deactivate")
+    assert "last active admin" in dialog_text(at)  # said in the dialog, which stays open
+    at.selectbox(key="ur_role_1").set_value("therapist").run()
     button(at, "Change role").click().run()
-    assert any("last active admin" in e for e in errors(at))
+    press_in_dialog(at, "Change role")
+    assert "last active admin" in dialog_text(at)
     with clinic[1]() as s:
         root = staff.get_by_username(s, "root")
         assert root.active and root.role == "admin"
+
+
+# Every bounded field of "Add staff": an invalid value gets its message right under
+# the field, the field keeps what was typed, and nothing is saved.
+VALID = {"us_username": "nina", "us_full_name": "Nina Nurse", "us_email": "nina@clinic.example"}
+
+
+@pytest.mark.parametrize("key, typed, message", [
+    ("us_username", "Bad name!", "username: use 2-64"),
+    ("us_username", "n", "username: use 2-64"),
+    ("us_username", "n" * 65, "username: use 2-64"),
+    ("us_username", "tess", "username: 'tess' already exists"),
+    ("us_full_name", "", "full name: must not be empty"),
+    ("us_full_name", "   ", "full name: must not be empty"),
+    ("us_full_name", "N" * 201, "full name: at most 200 characters"),
+    ("us_full_name", "Nina\x07Nurse", "full name: contains an invisible control character"),
+    ("us_email", "not-an-email", "email: 'not-an-email' is not an email address"),
+])
+def test_an_invalid_value_is_never_saved(clinic, monkeypatch, key, typed, message):
+    url, factory = clinic
+    with factory() as s:
+        before = (s.scalar(select(func.count()).select_from(Staff)),
+                  s.scalar(select(func.count()).select_from(AuditEvent)))
+    at = page(clinic, monkeypatch)
+    for field, value in VALID.items():
+        at.text_input(key=field).input(typed if field == key else value)
+    button(at, "Add user").click().run()
+    assert not at.exception
+    assert message in (message_beside(at, key) or "")
+    assert at.text_input(key=key).value == typed  # kept as typed
+    assert not at.success and not at.code
+    with factory() as s:
+        assert (s.scalar(select(func.count()).select_from(Staff)),
+                s.scalar(select(func.count()).select_from(AuditEvent))) == before
