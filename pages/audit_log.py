@@ -9,8 +9,8 @@ import streamlit as st
 from db.audit import utcnow
 from db.queries import audit_log
 from ui.access import require_page_access
-from ui.compliance_exports import audit_download
 from ui.database import db_session
+from ui.downloads import AUDIT_LOG_DOWNLOAD_KEY, audit_list_view, audit_log_download
 from ui.pages import title_for
 
 ALL = "(everyone)"
@@ -38,13 +38,15 @@ flt = audit_log.AuditFilter(actor=None if actor == ALL else actor,
                             action=None if action == ANY else action,
                             patient_ref=patient or None, start=start, end=end)
 with db_session() as session:
-    first = audit_log.search(session, flt, page=1, page_size=PAGE_SIZE)
+    # Details as this role may read them (db.queries.audit_log decides).
+    first = audit_log.search(session, flt, page=1, page_size=PAGE_SIZE, reader_role=user.role)
     pages = first.pages
     pager, summary = st.columns([1, 4], vertical_alignment="bottom")
     page_no = pager.number_input(f"Page (of {pages})", min_value=1, max_value=pages, value=1,
                                  step=1, key=f"audit_page_{hash(flt)}")
     result = first if page_no == 1 else audit_log.search(session, flt, page=int(page_no),
-                                                         page_size=PAGE_SIZE)
+                                                         page_size=PAGE_SIZE,
+                                                         reader_role=user.role)
 
 if not result.rows:
     st.info("No events match these filters.", icon=":material/search_off:")
@@ -60,4 +62,8 @@ else:
             "When (UTC)": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm:ss"),
             "Detail": st.column_config.TextColumn(width="large"),
         })
-    audit_download(flt)
+
+# Every run: audits a visit, a change of filters or of page (not a rerun), and the export.
+audit_list_view("audit log", marker=AUDIT_LOG_DOWNLOAD_KEY, rows=len(result.rows),
+                scope={**flt.describe(), "page": result.page}, counts={"matching": result.total})
+audit_log_download(flt, user)

@@ -58,3 +58,10 @@ else:
     if chart is not None:
         st.session_state["caseload_table_n"] += 1
         view.open_patient(chart)
+
+# Every run: audits a visit or a change of filters (not a rerun), and the CSV of the matches.
+view.list_and_download(shown, min(len(shown), view.MAX_TABLE_ROWS), {
+    "therapist": ("All therapists" if therapist_id is None else names[therapist_id])
+    if user.role == "medical_director" else user.username,
+    "search": search.strip(), "status": statuses, "flags": flags, "closed": closed,
+}, user, as_of)

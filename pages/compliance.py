@@ -72,3 +72,6 @@ st.subheader("Downloads")
 st.caption("For the auditor: the exceptions and every series as CSV (safe to open in a "
            "spreadsheet), and a one-page PDF of this page. Every download is recorded.")
 compliance_downloads(report, points, settings, user, scope, therapist_id)
+# Every run that gets here: audits a visit or a change of period or therapist (not a
+# rerun), and the per-therapist figures as CSV.
+view.list_and_download(report, scope, user)

@@ -15,6 +15,8 @@ import streamlit as st
 
 from db.queries.caseload import CaseloadRow, CaseloadTiles
 from ui import theme
+from ui.access import CurrentUser
+from ui.downloads import audit_list_view, csv_download, csv_text
 from ui.pages import PATIENT
 
 PREPARATION_TEXT = {"met": "✓ met", "scheduled": "◷ booked", "missing": "✕ missing"}
@@ -191,3 +193,53 @@ def truncated_caption(listed: int, shown: int) -> str:
 def as_of_caption(as_of: date, shown: int, total: int) -> str:
     return (f"As of {as_of:%a} {as_of.day} {as_of:%b %Y} · {shown} of {total} patients shown, "
             "those who need attention first · select a row to open the patient")
+
+
+# The caseload as a file: every patient the filters match (the table lists at
+# most MAX_TABLE_ROWS of them), plain values rather than display text.
+EXPORT_COLUMNS = (
+    "chart", "first_name", "last_name", "therapist", "status", "flags", "reason", "series",
+    "series_kind", "series_status", "infusions_completed", "infusions_planned", "next_infusion",
+    "window_end", "preparation", "preparation_date", "integration_attended",
+    "integration_upcoming", "integration_required", "habit_adherence_pct", "phq9_latest",
+    "phq9_change",
+)
+
+
+def export_rows(rows: Sequence[CaseloadRow]) -> list[dict]:
+    return [{
+        "chart": r.chart, "first_name": r.first_name, "last_name": r.last_name,
+        "therapist": r.therapist_name, "status": r.status or "", "flags": list(r.flags),
+        "reason": r.reason, "series": r.series_number, "series_kind": r.series_kind,
+        "series_status": r.series_status, "infusions_completed": r.infusions_completed,
+        "infusions_planned": r.infusions_planned, "next_infusion": r.next_infusion,
+        "window_end": r.window_end, "preparation": r.preparation,
+        "preparation_date": r.preparation_date, "integration_attended": r.integration_attended,
+        "integration_upcoming": r.integration_upcoming,
+        "integration_required": r.integration_required,
+        "habit_adherence_pct": r.habit_adherence_pct, "phq9_latest": r.phq9_latest,
+        "phq9_change": r.phq9_change,
+    } for r in rows]
+
+
+DOWNLOAD_KEY = "dl_caseload"
+
+
+def list_and_download(shown: Sequence[CaseloadRow], listed: int, scope: dict,
+                      user: CurrentUser, as_of: date) -> None:
+    """Audit this listing (once per visit or change of filters) and offer it as CSV.
+
+    Drawn on every run of the caseload page, table or not: its button is the
+    marker by which ``audit_list_view`` tells a visit from a rerun.
+    """
+    matching = len(shown)
+    audit_list_view("caseload", marker=DOWNLOAD_KEY, rows=listed,
+                    scope={**scope, "as_of": str(as_of)}, counts={"matching": matching})
+    snapshot = tuple(shown)
+
+    def build() -> tuple[str, int]:
+        return csv_text(export_rows(snapshot), EXPORT_COLUMNS), len(snapshot)
+
+    csv_download("Download these patients (CSV)", key=DOWNLOAD_KEY,
+                 file_name=f"caseload-{as_of}.csv", user=user, what="caseload", build=build,
+                 detail={**scope, "as_of": str(as_of)}, disabled=not snapshot)

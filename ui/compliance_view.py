@@ -14,11 +14,14 @@ import streamlit as st
 
 from db.queries.compliance import (
     ExceptionRow,
+    PeriodReport,
     TherapistFigures,
     Tile,
     TrendPoint,
 )
 from ui import theme
+from ui.access import CurrentUser
+from ui.downloads import audit_list_view, csv_download, csv_text
 
 TILES_PER_ROW = 4
 
@@ -194,3 +197,48 @@ def render_exceptions(rows: Sequence[ExceptionRow], key: str,
     st.caption("Select a row to open that patient's record.")
     picked = event.selection.rows if event is not None else []
     return rows[picked[0]] if picked else None
+
+
+# The per-therapist figures as a file (the table's own export is off).
+THERAPIST_COLUMNS = (
+    "therapist", "username", "closed_series", "compliance_pct", "compliant", "preparation_pct",
+    "integration_per_series", "at_risk", "stalled", "infusion_no_show_pct",
+    "session_no_show_pct",
+)
+DOWNLOAD_KEY = "dl_by_therapist"
+
+
+def therapist_export_rows(rows: Sequence[TherapistFigures]) -> list[dict]:
+    return [{
+        "therapist": t.therapist_name, "username": t.therapist_username,
+        "closed_series": t.figures.closed, "compliance_pct": t.figures.compliance_rate,
+        "compliant": t.figures.compliant, "preparation_pct": t.figures.prep_rate,
+        "integration_per_series": t.figures.mean_integration, "at_risk": t.figures.at_risk,
+        "stalled": t.figures.stalled, "infusion_no_show_pct": t.figures.infusion_no_show_rate,
+        "session_no_show_pct": t.figures.session_no_show_rate,
+    } for t in rows]
+
+
+def list_and_download(report: PeriodReport, scope_label: str, user: CurrentUser) -> None:
+    """Audit this listing (once per visit, period or therapist) and offer the
+    per-therapist figures as CSV.
+
+    Drawn on every run that gets this far: its button is the marker by which
+    ``audit_list_view`` tells a visit from a rerun.
+    """
+    period = report.period
+    scope = {"period": f"{period.start}..{period.end}", "scope": scope_label,
+             "as_of": str(report.evaluated_on)}
+    audit_list_view("compliance", marker=DOWNLOAD_KEY,
+                    rows=min(len(report.exceptions), MAX_EXCEPTION_ROWS),
+                    scope=scope, counts={"exceptions": len(report.exceptions),
+                                         "therapists": len(report.by_therapist)})
+    snapshot = tuple(report.by_therapist)
+
+    def build() -> tuple[str, int]:
+        return csv_text(therapist_export_rows(snapshot), THERAPIST_COLUMNS), len(snapshot)
+
+    csv_download("By therapist (CSV)", key=DOWNLOAD_KEY,
+                 file_name=f"compliance-{period.start}-to-{period.end}-by-therapist.csv",
+                 user=user, what="compliance by therapist", build=build, detail=scope,
+                 disabled=not snapshot)

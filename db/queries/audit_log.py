@@ -77,25 +77,70 @@ def _filtered(query: Select, f: AuditFilter) -> Select:
     return query
 
 
-def _detail_text(raw: str) -> str:
+# Minimum necessary: who reads the values in an event's detail. The medical
+# director reads the whole trail. Anyone else (the admin, who never sees a
+# record) reads who did what, when and to which chart, and of an event about a
+# patient only the names of the fields it changed (never a name, a date of
+# birth, intentions, a score or a date of care), plus the keys below, which say
+# how and why. Free text a user typed into a list filter is hidden from them too.
+# One rule, for the Audit log page and its CSV alike (``reader_role``).
+DETAIL_VALUE_ROLES = frozenset({"medical_director"})
+PATIENT_EVENT_OPEN_KEYS = frozenset({
+    "page", "route", "reason", "what", "list", "rows", "role", "patient_pk", "session_id",
+    "series_id", "infusion_id", "measure_id", "habit_id", "sessions_moved",
+})
+TYPED_TEXT_KEYS = frozenset({"search"})
+HIDDEN = "(hidden)"
+
+
+def reads_values(reader_role: str | None) -> bool:
+    return reader_role in DETAIL_VALUE_ROLES
+
+
+def visible_detail(detail: dict, *, about_patient: bool, reader_role: str | None) -> dict:
+    """The part of an event's detail that ``reader_role`` may read (see above)."""
+    if reads_values(reader_role):
+        return detail
+    shown: dict = {}
+    before, after = detail.get("before"), detail.get("after")
+    changes = isinstance(before, dict) or isinstance(after, dict)
+    if changes and about_patient:
+        old = before if isinstance(before, dict) else {}
+        new = after if isinstance(after, dict) else {}
+        shown["changed"] = sorted(k for k in old.keys() | new.keys() if old.get(k) != new.get(k))
+    for key, value in detail.items():
+        if changes and about_patient and key in ("before", "after"):
+            continue
+        hidden = (key in TYPED_TEXT_KEYS
+                  or (about_patient and key not in PATIENT_EVENT_OPEN_KEYS))
+        shown[key] = HIDDEN if hidden else value
+    return shown
+
+
+def _detail_text(raw: str, *, about_patient: bool = False,
+                 reader_role: str | None = None) -> str:
     try:
         value = json.loads(raw or "{}")
     except ValueError:
-        return raw
+        return raw if reads_values(reader_role) else HIDDEN
     if isinstance(value, dict):
+        value = visible_detail(value, about_patient=about_patient, reader_role=reader_role)
         return "; ".join(f"{k}: {json.dumps(v) if isinstance(v, dict | list) else v}"
                          for k, v in value.items())
-    return str(value)
+    return str(value) if reads_values(reader_role) else HIDDEN
 
 
-def _row(event: AuditEvent) -> AuditRow:
+def _row(event: AuditEvent, reader_role: str | None = None) -> AuditRow:
     at = event.at if event.at.tzinfo else event.at.replace(tzinfo=UTC)  # SQLite drops the zone
     return AuditRow(event.id, at.astimezone(UTC), event.actor, event.action, event.patient_ref,
-                    _detail_text(event.detail))
+                    _detail_text(event.detail, about_patient=event.patient_ref is not None,
+                                 reader_role=reader_role))
 
 
-def search(session: Session, f: AuditFilter, *, page: int = 1, page_size: int = 50) -> AuditPage:
-    """One page of the events matching ``f``, newest first, and how many match."""
+def search(session: Session, f: AuditFilter, *, page: int = 1, page_size: int = 50,
+           reader_role: str | None = None) -> AuditPage:
+    """One page of the events matching ``f``, newest first, and how many match;
+    details as ``reader_role`` may read them (by default: without values)."""
     page_size = max(1, min(page_size, MAX_PAGE_SIZE))
     total = session.scalar(_filtered(select(func.count()).select_from(AuditEvent), f)) or 0
     pages = max(1, -(-total // page_size))
@@ -103,11 +148,14 @@ def search(session: Session, f: AuditFilter, *, page: int = 1, page_size: int = 
     q = (_filtered(select(AuditEvent), f)
          .order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
          .offset((page - 1) * page_size).limit(page_size))
-    return AuditPage([_row(e) for e in session.scalars(q)], total, page, page_size)
+    return AuditPage([_row(e, reader_role) for e in session.scalars(q)], total, page,
+                     page_size)
 
 
-def iter_events(session: Session, f: AuditFilter) -> Iterator[AuditRow]:
-    """Every event matching ``f``, newest first, read in batches (for exports)."""
+def iter_events(session: Session, f: AuditFilter, *,
+                reader_role: str | None = None) -> Iterator[AuditRow]:
+    """Every event matching ``f``, newest first, read in batches (for exports);
+    details as in :func:`search`."""
     last: tuple[datetime, int] | None = None
     while True:
         q = _filtered(select(AuditEvent), f)
@@ -120,7 +168,7 @@ def iter_events(session: Session, f: AuditFilter) -> Iterator[AuditRow]:
         if not batch:
             return
         for e in batch:
-            yield _row(e)
+            yield _row(e, reader_role)
         last = (batch[-1].at, batch[-1].id)
 
 
