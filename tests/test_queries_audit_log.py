@@ -58,9 +58,17 @@ def test_paging_and_export_walk(session, monkeypatch):
 
 
 def test_filter_options_and_export_rows(session):
+    from db.models import Staff
+
+    for name in ("admin", "director", "therapist", "idle"):
+        session.add(Staff(username=name, full_name=name.title(), role="therapist"))
     _fill(session)
+    # Names typed at sign-in, and accounts with no event, are not offered.
+    _event(session, datetime(2026, 11, 3, 9, 0, tzinfo=UTC), "made-up-name", "auth.login_failed")
+    _event(session, datetime(2026, 11, 3, 9, 0, tzinfo=UTC), "cli", "user.add")
+    session.commit()
     actors, actions = al.filter_options(session)
-    assert actors == ["admin", "director", "therapist"]
+    assert actors == ["admin", "cli", "director", "therapist"]
     assert "export.csv" in actions
     rows = list(al.export_rows(al.iter_events(session, AuditFilter(actor="admin"))))
     assert rows[0]["user"] == "admin" and rows[0]["at_utc"].startswith("2026-11-03T09:00:00")

@@ -9,8 +9,9 @@ do safely is ours (see docs/security.md):
   idle timeout and the absolute lifetime end the session for good;
 - the library's own cookie re-login (which a copied cookie replays) is
   switched off: only ``_restore_from_cookie`` turns a cookie into a user;
-- failures are counted server-side (``db.auth.record_failure``) and every
-  refusal looks and takes the same;
+- passwords are checked by ``db.auth.attempt_sign_in``, not by the library:
+  one bcrypt check of the same input for every name, throttled per source
+  address, and every refusal looks the same;
 - the cookie is written by the cookie component on every run until the browser
   confirms it, so neither an early ``st.rerun()`` nor a rerun racing the
   first page load can lose it.
@@ -18,12 +19,14 @@ do safely is ours (see docs/security.md):
 from __future__ import annotations
 
 import secrets
+import time
 from datetime import datetime
 
 import extra_streamlit_components as stx
 import jwt
 import streamlit as st
 import streamlit_authenticator as stauth
+from sqlalchemy import select
 from streamlit_authenticator.models import cookie_model
 
 from db import auth as dbauth
@@ -43,8 +46,10 @@ FAILED_KEY = "_kap_login_failed"
 LIBRARY_KEYS = ("name", "username", "authentication_status", "email", "roles")
 
 GENERIC_FAILURE = (
-    "Sign-in failed. Check your username and password and try again. After 5 failed attempts "
-    "within 15 minutes, sign-in is paused for 15 minutes."
+    "Sign-in failed. Check your username and password and try again. After "
+    f"{dbauth.LOCK_THRESHOLD} failed attempts in a row, sign-in to that account from this "
+    f"address is paused for {dbauth.LOCK_BASE.seconds // 60} minutes, and longer after each "
+    "further failure; an administrator can lift the pause."
 )
 NOTICES = {
     "idle": "You were signed out after {idle} without activity. Please sign in again.",
@@ -112,6 +117,31 @@ def _is_https() -> bool:
     except Exception:  # no browser context (AppTest)
         return False
     return url.startswith("https://") or proto.lower() == "https"
+
+
+def _source_address() -> str:
+    """Where this browser connects from; None (the server's own machine) is one address.
+
+    Behind a reverse proxy this is its ``X-Forwarded-For``, which uvicorn
+    trusts from 127.0.0.1 only (``FORWARDED_ALLOW_IPS``).
+    """
+    try:
+        ip = st.context.ip_address
+    except Exception:  # no browser context
+        ip = None
+    return dbauth.source_address(ip if isinstance(ip, str) else None)  # AppTest gives a mock
+
+
+def _attempt_sign_in(name: str, password: str) -> dbauth.SignInAttempt:
+    """db.auth's check of one attempt, after the slow-down it asks for (outside any transaction)."""
+    with db_session() as session:
+        delay = dbauth.sign_in_delay(session, name)
+    if delay:
+        time.sleep(delay)
+    with db_session() as session:
+        outcome = dbauth.attempt_sign_in(session, name, password, _source_address())
+        session.commit()
+    return outcome
 
 
 class SignIn:
@@ -191,11 +221,12 @@ class SignIn:
     # --- the library -------------------------------------------------------------
 
     def _build_authenticator(self, signed_in: dbauth.SignedIn | None) -> None:
+        # Passwords are checked by db.auth (attempt_sign_in), never by the library.
+        credentials = {"usernames": {}}
         if signed_in is None:
+            # Reach the database anyway, so an outage shows before anyone types a password.
             with db_session() as session:
-                credentials = dbauth.login_credentials(session)
-        else:
-            credentials = {"usernames": {}}
+                session.execute(select(1))
         # Built on every run: the form, sign-out and cookie writes all go through it.
         self.authenticator = stauth.Authenticate(
             credentials, COOKIE_NAME, self.key, 1, auto_hash=False, login_sleep_time=0)
@@ -218,7 +249,9 @@ class SignIn:
         if not name or not password:
             st.session_state[FAILED_KEY] = "Enter your username and password."
             return None
-        if library_login(username, password, *args, **kwargs):
+        # The library strips the password before checking; so do we.
+        outcome = _attempt_sign_in(name, password.strip())
+        if outcome.ok:
             try:
                 self._start(name)
             except ValueError:  # deactivated between the check and now
@@ -226,13 +259,6 @@ class SignIn:
             else:
                 st.session_state.pop(FAILED_KEY, None)
                 return True
-        known = name in self.authenticator.authentication_controller.authentication_model.credentials["usernames"]
-        if not known:
-            # The library checked no password: spend the same time as a real check.
-            dbauth.waste_password_check(password.strip())
-        with db_session() as session:
-            dbauth.record_failure(session, name)
-            session.commit()
         for key in LIBRARY_KEYS:
             st.session_state[key] = None
         st.session_state["authentication_status"] = False

@@ -15,11 +15,11 @@ from .patients import (
     TherapySession,
     TreatmentSeries,
 )
-from .staff import ROLES, AuthSession, LoginFailure, Staff
+from .staff import ROLES, AuthSession, LoginThrottle, Staff
 
 __all__ = [
     "Base", "AuditEvent", "ProtocolSettings", "Habit", "HabitLog", "INSTRUMENT_MAX",
     "OutcomeMeasure", "INFUSION_STATUSES", "ROUTES", "SERIES_KINDS", "SERIES_STATUSES",
     "SESSION_KINDS", "SESSION_STATUSES", "Infusion", "Patient", "TherapySession",
-    "TreatmentSeries", "ROLES", "AuthSession", "LoginFailure", "Staff",
+    "TreatmentSeries", "ROLES", "AuthSession", "LoginThrottle", "Staff",
 ]

@@ -3,7 +3,16 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, DateTime, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import (
+    CheckConstraint,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .base import Base, enum_check
@@ -31,19 +40,32 @@ class Staff(Base):
     __mapper_args__ = {"version_id_col": version}
 
 
-class LoginFailure(Base):
-    """One failed sign-in attempt, kept by the username typed.
+class LoginThrottle(Base):
+    """Failed sign-ins, aggregated: one row per (account, source address).
 
-    Keyed by the typed name rather than a staff id so that throttling behaves
-    the same for names that do not exist: the response never reveals which do.
+    ``username`` is a real account's username, ``UNKNOWN_ACCOUNT`` for every
+    name that has no account, or ``ANY_ACCOUNT`` for the address's total over
+    all names. Usernames never start with either marker (db.staff.USERNAME_RE).
+    A failed attempt updates at most two rows and never adds one per attempt,
+    so a flood costs a bounded amount; db.auth holds the rules.
     """
 
-    __tablename__ = "login_failure"
-    __table_args__ = (Index("ix_login_failure_username_at", "username", "at"),)
+    __tablename__ = "login_throttle"
+    __table_args__ = (
+        UniqueConstraint("username", "address", name="uq_login_throttle_username_address"),
+        Index("ix_login_throttle_last_at", "last_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     username: Mapped[str] = mapped_column(String(64))
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    address: Mapped[str] = mapped_column(String(64))
+    # Failures counted in the current streak (or window, for ANY_ACCOUNT).
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    # Attempts refused while locked: shown to admins, never lengthen the lock.
+    refused: Mapped[int] = mapped_column(Integer, default=0)
+    first_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    last_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    locked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class AuthSession(Base):
