@@ -40,6 +40,7 @@ from db.recording import (
     update_patient,
     week_of,
 )
+from db.recording.patients import CHART_UNUSABLE
 from tests.recording_fixtures import INTAKE, TODAY, day
 from tests.recording_fixtures import clinic, pinned_today  # noqa: F401 (fixtures)
 
@@ -392,7 +393,7 @@ def test_add_patient(session, clinic):
     errors = field_errors(lambda: add_patient(session, clinic.ther_a, **_details(
         first_name=" ", date_of_birth=TODAY + timedelta(days=3))))
     assert set(errors) == {"patient_id", "first_name", "date_of_birth"}
-    assert "already in use" in errors["patient_id"]
+    assert errors["patient_id"] == CHART_UNUSABLE
     with pytest.raises(AccessDenied):
         add_patient(session, clinic.ther_a, therapist_id=clinic.ther_b.id,
                     **_details(patient_id="C-10"))

@@ -21,6 +21,7 @@ from db.recording import (
     start_series,
     update_patient,
 )
+from db.recording.patients import CHART_UNUSABLE
 from tests.recording_fixtures import INTAKE, day
 from tests.recording_fixtures import clinic, pinned_today  # noqa: F401 (fixtures)
 
@@ -105,7 +106,7 @@ def _add_patient(session, clinic, **change):
     ({"patient_id": " "}, "patient_id", "Enter the clinic's chart number."),
     ({"patient_id": "C" * 65}, "patient_id", "At most 64 characters."),
     ({"patient_id": "C\a9"}, "patient_id", f"The chart number {CONTROL}."),
-    ({"patient_id": "C-1"}, "patient_id", "Chart number C-1 is already in use."),
+    ({"patient_id": "C-1"}, "patient_id", CHART_UNUSABLE),
     ({"first_name": ""}, "first_name", "Must not be empty."),
     ({"last_name": "L" * 101}, "last_name", "At most 100 characters."),
     ({"last_name": "L\ane"}, "last_name", f"The name {CONTROL}."),

@@ -15,6 +15,7 @@ from .common import (
     AccessDenied,
     ActorLike,
     Errors,
+    ValidationError,
     check_not_too_far,
     check_required_text,
     check_role,
@@ -72,6 +73,12 @@ def _unused_pseudonym(session: Session) -> str:
             return code
 
 
+# A chart number already on file is refused in words that do not say whether it
+# is: the same sentence whoever's caseload holds it, and the attempt is audited
+# (a therapist trying numbers would otherwise learn which exist elsewhere).
+CHART_UNUSABLE = "This chart number cannot be used. Check it and enter it again."
+
+
 def add_patient(session: Session, actor: ActorLike, *, patient_id: str, first_name: str,
                 last_name: str, date_of_birth: date, intake_date: date, intentions: str = "",
                 therapist_id: int | None = None) -> Saved:
@@ -79,29 +86,42 @@ def add_patient(session: Session, actor: ActorLike, *, patient_id: str, first_na
     chart = (patient_id or "").strip()
     first_name, last_name = (first_name or "").strip(), (last_name or "").strip()
     intentions = (intentions or "").strip()
-    duplicate = ("patient_id", f"Chart number {chart} is already in use.")
-    with unit_of_work(session, actor, "patient", duplicate=duplicate):
-        check_role(actor, RECORDING_ROLES, "add patients")
-        therapist_id = actor.id if therapist_id is None else therapist_id
-        if actor.role == "therapist" and therapist_id != actor.id:
-            raise AccessDenied("A therapist adds patients to their own caseload only.")
-        errors = Errors()
-        charted = check_required_text(errors, "patient_id", chart, max_chars=MAX_CHART_CHARS,
-                                      noun="chart number", empty="Enter the clinic's chart number.")
-        in_use = charted and session.scalar(
-            select(Patient.id).where(Patient.patient_id == chart)) is not None
-        if in_use:
-            errors.add(*duplicate)
-        _check_details(errors, first_name, last_name, date_of_birth, intake_date, intentions)
-        _check_therapist(session, errors, therapist_id)
-        errors.raise_if_any()
-        row = Patient(patient_id=chart, pseudonym=_unused_pseudonym(session),
-                      first_name=first_name, last_name=last_name, date_of_birth=date_of_birth,
-                      therapist_id=therapist_id, intake_date=intake_date, intentions=intentions)
-        session.add(row)
-        session.flush()
-        audit.record(session, actor.username, "patient.add", chart, patient_pk=row.id,
-                     before=None, after=values(row, PATIENT_FIELDS))
+    duplicate = ("patient_id", CHART_UNUSABLE)
+    holder: list[int | None] = []  # the therapist of the patient who has this chart number
+    try:
+        with unit_of_work(session, actor, "patient", duplicate=duplicate):
+            check_role(actor, RECORDING_ROLES, "add patients")
+            therapist_id = actor.id if therapist_id is None else therapist_id
+            if actor.role == "therapist" and therapist_id != actor.id:
+                raise AccessDenied("A therapist adds patients to their own caseload only.")
+            errors = Errors()
+            charted = check_required_text(errors, "patient_id", chart,
+                                          max_chars=MAX_CHART_CHARS, noun="chart number",
+                                          empty="Enter the clinic's chart number.")
+            if charted:
+                holder.extend(session.scalars(select(Patient.therapist_id)
+                                              .where(Patient.patient_id == chart)))
+            if holder:
+                errors.add(*duplicate)
+            _check_details(errors, first_name, last_name, date_of_birth, intake_date, intentions)
+            _check_therapist(session, errors, therapist_id)
+            errors.raise_if_any()
+            row = Patient(patient_id=chart, pseudonym=_unused_pseudonym(session),
+                          first_name=first_name, last_name=last_name,
+                          date_of_birth=date_of_birth, therapist_id=therapist_id,
+                          intake_date=intake_date, intentions=intentions)
+            session.add(row)
+            session.flush()
+            audit.record(session, actor.username, "patient.add", chart, patient_pk=row.id,
+                         before=None, after=values(row, PATIENT_FIELDS))
+    except ValidationError as refused:
+        if refused.errors.get("patient_id") == CHART_UNUSABLE:
+            # After unit_of_work's rollback: the refusal is written on its own.
+            audit.record(session, actor.username, "record.refused", chart, what="patient",
+                         reason="chart number already in use",
+                         held_elsewhere=(holder[0] != therapist_id) if holder else None)
+            session.commit()
+        raise
     return Saved(row.id, row.version)
 
 

@@ -64,7 +64,7 @@ FORM_ENTRIES = [
     ("intake-before-birth", {"np_chart": "Z-1", "np_first": "Ann", "np_last": "New",
                              "np_born": date(1980, 2, 3), "np_intake": date(1979, 1, 1)}, "after the date of birth"),
     ("chart-in-use", {"np_chart": "KAP-000001", "np_first": "Ann", "np_last": "New",
-                      "np_born": date(1980, 2, 3)}, "already in use"),
+                      "np_born": date(1980, 2, 3)}, "cannot be used"),
 ]
 
 
@@ -81,7 +81,9 @@ def test_record_care_add_patient_message_by_the_field_and_writes_nothing(fresh_d
         next(b for b in at.button if b.label == "Add patient").click().run()
         assert not at.exception
         assert any(words in e.value for e in at.error), [e.value for e in at.error]
-        assert_unchanged(s, before, allowed_audit=("record_care.view",))
+        # A chart number on file is refused neutrally, and the attempt is audited (issue 15).
+        probe = ("record.refused",) if case == "chart-in-use" else ()
+        assert_unchanged(s, before, allowed_audit=("record_care.view", *probe))
     finally:
         s.close()
         engine.dispose()
