@@ -146,6 +146,7 @@ def manage_box(user: CurrentUser, rows: list[staff.StaffRow]) -> None:
             role_part(user, target)
         with active_col:
             access_part(user, target)
+        unlock_part(user, target)
 
 
 def _bound_write(target: staff.StaffRow, write: Callable[..., Any], *args: Any,
@@ -235,6 +236,29 @@ def access_part(user: CurrentUser, target: staff.StaffRow) -> None:
                  on_click=_note_click, args=("Reactivate", target.id)):
         if _bound_write(target, staff.reactivate, target.username, actor=user.username):
             flash(f"{target.username} can sign in again.", MANAGE)
+            st.rerun()
+
+
+def unlock_part(user: CurrentUser, target: staff.StaffRow) -> None:
+    """Sign-in pauses on the account (db.auth throttling) and a button that lifts them all."""
+    from db import auth as dbauth
+
+    with db_session() as session:
+        throttle = dbauth.account_throttle(session, target.username)
+    if throttle.locked_from:
+        until = throttle.locked_until.strftime("%H:%M UTC") if throttle.locked_until else ""
+        st.caption(f"Sign-in paused after failed attempts from {throttle.locked_from} "
+                   f"address(es), until {until} at the latest.")
+    elif throttle.failing_from:
+        st.caption(f"Failed sign-in attempts counted from {throttle.failing_from} address(es).")
+    else:
+        st.caption("No sign-in pause and no failed attempts counted.")
+    if st.button("Unlock sign-in", key=f"us_unlock_{target.id}", disabled=not throttle.failing_from,
+                 help="Lifts every pause and failure count on this account, from every address.",
+                 on_click=_note_click, args=("Unlock sign-in", target.id)):
+        if _bound_write(target, lambda s, name, actor: dbauth.unlock(s, name, actor=actor) >= 0,
+                        target.username, actor=user.username):
+            flash(f"Sign-in of {target.username} unlocked from every address.", MANAGE)
             st.rerun()
 
 
