@@ -8,7 +8,7 @@ import streamlit as st
 from db.protocol import LIMITS, SettingsConflict, SettingsError, load_settings, update_settings
 from ui.access import require_page_access
 from ui.database import db_session
-from ui.forms import changed_views
+from ui.forms import FieldSlots, changed_views
 from ui.pages import title_for
 
 SHOWN_KEY = "protocol_settings_shown"  # the settings the form was filled from
@@ -30,32 +30,44 @@ st.write("These rules decide every protocol status on every page and in every re
          "A change applies at once, to past series too: compliance figures for earlier "
          "periods are recalculated with the new values.")
 
+FIELDS = {  # setting -> (label, what it means); the bounds are LIMITS, checked on save
+    "min_integration_sessions": (
+        "Minimum integration sessions per series",
+        "Attended integration sessions a series needs to be compliant."),
+    "grace_days": (
+        "Grace days after the last infusion",
+        "Integration sessions count until this many days after the series' last infusion; "
+        "then the series is judged."),
+    "default_planned_infusions": (
+        "Default planned infusions for a new series",
+        "Offered when a new series is recorded; existing series keep their own number."),
+}
+
 form_column, _ = st.columns([3, 2])
 with form_column.form("protocol_settings"):
-    # Keys carry the version so the form refills when the settings change.
+    # Keys carry the version so the form refills when the settings change. No
+    # min/max on the widgets: out of its bounds a number_input keeps sending its
+    # last valid value, so a typed 25 would silently save as 20 (or nothing). What
+    # is typed reaches update_settings, which checks it against LIMITS. The saved
+    # value is put in through the widget's state, not ``value=``, so that an
+    # emptied field arrives as None (refused) instead of as the old value.
     v = shown.version
-    min_integration = st.number_input(
-        "Minimum integration sessions per series", *LIMITS["min_integration_sessions"],
-        value=shown.min_integration_sessions, step=1, key=f"ps_min_{v}",
-        help="Attended integration sessions a series needs to be compliant.")
-    grace_days = st.number_input(
-        "Grace days after the last infusion", *LIMITS["grace_days"], value=shown.grace_days,
-        step=1, key=f"ps_grace_{v}",
-        help="Integration sessions count until this many days after the series' last infusion; "
-             "then the series is judged.")
-    planned = st.number_input(
-        "Default planned infusions for a new series", *LIMITS["default_planned_infusions"],
-        value=shown.default_planned_infusions, step=1, key=f"ps_planned_{v}",
-        help="Offered when a new series is recorded; existing series keep their own number.")
+    slots = FieldSlots()
+    typed = {}
+    for name, (label, help_text) in FIELDS.items():
+        low, high = LIMITS[name]
+        key = f"ps_{name}_{v}"
+        if key not in st.session_state:
+            st.session_state[key] = getattr(shown, name)
+        typed[name] = st.number_input(label, value=None, step=1, key=key,
+                                      help=f"{help_text} Between {low} and {high}.")
+        slots.slot(name)
     submitted = st.form_submit_button("Save settings", type="primary", icon=":material/save:")
 
 if submitted:
     try:
         with db_session() as session:
-            saved = update_settings(session, user.username, shown.version,
-                                    min_integration_sessions=int(min_integration),
-                                    grace_days=int(grace_days),
-                                    default_planned_infusions=int(planned))
+            saved = update_settings(session, user.username, shown.version, **typed)
             session.commit()
     except SettingsConflict:
         with db_session() as session:
@@ -66,7 +78,9 @@ if submitted:
                         "change again if it still applies.")
         st.rerun()
     except SettingsError as problem:
-        st.error(f"Not saved: {problem}.", icon=":material/error:")
+        slots.show(problem.errors or {"_": str(problem)})
+        st.error("Not saved: correct the values marked above; nothing was changed.",
+                 icon=":material/error:")
     else:
         # Every page's cached figures must follow the new rules now, not in a few minutes.
         changed_views()

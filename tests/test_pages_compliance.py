@@ -164,8 +164,17 @@ def test_settings_conflict_shows_the_new_values(clinic_db):
 
 
 def test_settings_refuses_out_of_range(clinic_db):
+    # The widgets have no bounds (out of them a number_input keeps sending its last
+    # valid value); the server refuses beside the field. Every field and both ends:
+    # tests/test_protocol_settings_page.py.
     at = page("pages/protocol_settings.py", "medical_director", clinic_db)
-    assert at.number_input[0].max == 20 and at.number_input[1].max == 90
+    assert at.number_input[0].max is None and at.number_input[1].max is None
+    at.number_input[1].set_value(91)
+    at.button[0].click().run()
+    assert not at.success
+    assert "grace days: must be between 0 and 90" in at.error[0].value.replace("\\", "")
+    with session_factory(clinic_db)() as s:
+        assert load_settings(s).grace_days == 7
 
 
 def test_audit_log_filters_and_pages(clinic_db):

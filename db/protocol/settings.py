@@ -40,7 +40,13 @@ LABELS = {
 
 
 class SettingsError(ValueError):
-    """A value out of range or a setting that does not exist, in plain words."""
+    """A value out of range or a setting that does not exist, in plain words;
+    ``errors`` holds one message per setting at fault, for the form to show
+    beside each field."""
+
+    def __init__(self, message: str, errors: dict[str, str] | None = None) -> None:
+        self.errors = errors or {}
+        super().__init__(message)
 
 
 class SettingsConflict(RuntimeError):
@@ -64,22 +70,22 @@ def load_settings(session: Session) -> ProtocolConfig:
 
 def validate(changes: dict[str, object]) -> dict[str, int]:
     """The changes as ints, or SettingsError naming every bad value."""
-    problems: list[str] = []
+    problems: dict[str, str] = {}
     clean: dict[str, int] = {}
     for key, value in changes.items():
         if key not in LIMITS:
-            problems.append(f"{key}: not a protocol setting")
+            problems[key] = f"{key}: not a protocol setting"
             continue
         low, high = LIMITS[key]
         # bool is an int in Python; a tick box must not become "1 session".
         if isinstance(value, bool) or not isinstance(value, int):
-            problems.append(f"{LABELS[key]}: must be a whole number")
+            problems[key] = f"{LABELS[key]}: must be a whole number"
         elif not low <= value <= high:
-            problems.append(f"{LABELS[key]}: must be between {low} and {high}")
+            problems[key] = f"{LABELS[key]}: must be between {low} and {high}"
         else:
             clean[key] = value
     if problems:
-        raise SettingsError("; ".join(problems))
+        raise SettingsError("; ".join(problems.values()), problems)
     return clean
 
 
