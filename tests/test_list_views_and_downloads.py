@@ -179,3 +179,20 @@ def test_audit_log_views_and_export(clinic):
     (export,) = _events(url, EXPORT_ACTION, what="audit log")
     assert export["_actor"] == "adm" and export["rows"] == 1
     assert export["filter_action"] == "auth.login_failed"
+
+
+def test_users_list_download(clinic, monkeypatch):
+    from tests.record_care_apptest import run_page
+    from ui.downloads import USERS_DOWNLOAD_KEY
+
+    url, users = clinic
+    at = run_page("pages/users.py", "adm", monkeypatch, url)
+    assert not at.exception, at.exception
+    assert not _events(url, EXPORT_ACTION)
+    rows = list(csv.DictReader(io.StringIO(download(at, USERS_DOWNLOAD_KEY))))
+    assert {r["username"] for r in rows} == set(users)
+    assert next(r for r in rows if r["username"] == "ther_a")["full_name"] == "'" + HOSTILE
+    assert all("$2" not in v for r in rows for v in r.values())  # no password hash
+    (export,) = _events(url, EXPORT_ACTION)
+    assert export["_actor"] == "adm" and export["what"] == "staff accounts"
+    assert export["rows"] == len(rows)

@@ -128,3 +128,25 @@ def audit_log_download(f: audit_log.AuditFilter, user: CurrentUser) -> None:
     csv_download("Export these events (CSV)", key=AUDIT_LOG_DOWNLOAD_KEY,
                  file_name="audit-log.csv", user=user, what="audit log", build=build,
                  detail=f.describe())
+
+
+USERS_DOWNLOAD_KEY = "dl_users"
+USER_COLUMNS = ("username", "full_name", "role", "email", "active", "password")
+
+
+def users_download(rows: Sequence[Any], user: CurrentUser) -> None:
+    """The staff accounts listed on the Users page (``db.staff.StaffRow``) as CSV:
+    no password hash, only whether a password is set."""
+    snapshot = tuple(rows)
+
+    def build() -> tuple[str, int]:
+        return csv_text(({
+            "username": r.username, "full_name": r.full_name, "role": r.role,
+            "email": r.email, "active": r.active,
+            "password": ("must change at next sign-in" if r.must_change_password
+                         else "set" if r.has_password else "not set"),
+        } for r in snapshot), USER_COLUMNS), len(snapshot)
+
+    csv_download("Download the staff list (CSV)", key=USERS_DOWNLOAD_KEY,
+                 file_name="staff.csv", user=user, what="staff accounts", build=build,
+                 disabled=not snapshot)
