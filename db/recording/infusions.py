@@ -109,14 +109,15 @@ def schedule_series_infusions(session: Session, actor: ActorLike, series_id: int
             select(Infusion.date, Infusion.status).where(Infusion.series_id == series.id)
         ).all()
         booked = sum(1 for _, status in existing if status in ("completed", "scheduled"))
+        asked = count
         count = series.planned_infusions - booked if count is None else count
         errors = Errors()
         if series.status != "active":
             errors.add("series", f"Series {series.number} is {series.status}; "
                                  "start a new series to book infusions.")
         if count < 1:
-            errors.add("count", "This series already has all its planned infusions booked."
-                       if booked else "Book at least one infusion.")
+            errors.add("count", "Book at least one infusion." if asked is not None
+                       else "This series already has all its planned infusions booked.")
         elif count > 30:
             errors.add("count", "At most 30 infusions can be booked at once.")
         if weeks not in (1, 2, 3, 4):
