@@ -3,19 +3,24 @@
 It only routes. ``st.navigation`` is called on every run, also when signed
 out or when something is wrong, so Streamlit never falls back to listing
 every script in pages/. The rules live in ui/ and db/.
+
+``streamlit run dashboard.py`` reads this file twice over: it imports it as a
+module to find ``app`` (the web server, with ui/http_guard.py's checks in
+front of Streamlit), and runs it as ``__main__`` for every browser run.
 """
 from __future__ import annotations
 
 import streamlit as st
 
-from ui import gate_pages, layout, settings, theme
-from ui.database import DatabaseUnavailable, guard_database, is_outage, show_outage
-from ui.demo_setup import create_demo_clinic, demo_clinic_missing
-from ui.pages import pages_for
-from ui.session import SignIn
-
-st.set_page_config(page_title="KAP care team", page_icon=":material/spa:", layout="wide")
-theme.enable_altair_theme()
+if __name__ == "__main__":
+    # Only for a browser's run: imported as a module (to find ``app``, before
+    # Streamlit's runtime exists) this file must load nothing of the app, or the
+    # cookie component is declared too early and its frame answers 404.
+    from ui import gate_pages, layout, settings, theme
+    from ui.database import DatabaseUnavailable, guard_database, is_outage, show_outage
+    from ui.demo_setup import create_demo_clinic, demo_clinic_missing
+    from ui.pages import hidden_for, pages_for, title_for
+    from ui.session import SignIn
 
 
 def only_page(render, title: str, icon: str) -> None:
@@ -57,9 +62,12 @@ def main() -> None:
         return
 
     gate.watch_idle(signed_in)
+    role = signed_in.role
     page = st.navigation(
         [st.Page(spec.path, title=spec.title, icon=spec.icon, default=(i == 0))
-         for i, spec in enumerate(pages_for(signed_in.role))],
+         for i, spec in enumerate(pages_for(role))]
+        # The others are registered too, unlisted, so that opening one refuses and audits.
+        + [st.Page(path, title=title_for(path, role), visibility="hidden") for path in hidden_for(role)],
         position="sidebar",
     )
     if demo:
@@ -68,11 +76,22 @@ def main() -> None:
         page.run()
 
 
-try:
-    main()
-except DatabaseUnavailable:
-    only_page(show_outage, "Database unreachable", ":material/cloud_off:")
-except Exception as exc:  # noqa: BLE001 - only outages are handled; the rest re-raise
-    if not is_outage(exc):
-        raise
-    only_page(show_outage, "Database unreachable", ":material/cloud_off:")
+def run() -> None:
+    st.set_page_config(page_title="KAP care team", page_icon=":material/spa:", layout="wide")
+    theme.enable_altair_theme()
+    try:
+        main()
+    except DatabaseUnavailable:
+        only_page(show_outage, "Database unreachable", ":material/cloud_off:")
+    except Exception as exc:  # noqa: BLE001 - only outages are handled; the rest re-raise
+        if not is_outage(exc):
+            raise
+        only_page(show_outage, "Database unreachable", ":material/cloud_off:")
+
+
+if __name__ == "__main__":  # a browser's run (Streamlit runs the script as __main__)
+    run()
+else:  # imported by `streamlit run` (uvicorn) to find the server app
+    from ui.http_guard import middleware
+
+    app = st.App(__file__, middleware=middleware())

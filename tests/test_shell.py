@@ -49,7 +49,11 @@ ACCOUNT_OF_ROLE = {"therapist": "therapist", "medical_director": "director", "ad
 
 @pytest.fixture
 def navigation_calls(monkeypatch) -> list[list[tuple[str, str]]]:
-    """Every st.navigation call of the runs: [(page file or function name, title), ...]."""
+    """Every st.navigation call of the runs: [(page file or function name, title), ...].
+
+    Only the listed pages; the hidden ones (every other page, so that it can
+    refuse and audit) are checked by the sign-in test below.
+    """
     calls: list[list[tuple[str, str]]] = []
     original = streamlit.navigation
 
@@ -57,6 +61,8 @@ def navigation_calls(monkeypatch) -> list[list[tuple[str, str]]]:
         assert kwargs.get("position", "sidebar") == "sidebar"
         entries = []
         for p in pages:
+            if p.visibility == "hidden":
+                continue
             target = p._page
             name = (f"pages/{Path(target).name}" if isinstance(target, (str, Path))
                     else target.__name__)
@@ -129,8 +135,15 @@ def test_each_role_signs_in_and_gets_exactly_its_pages(role, demo_clinic_url, na
             assert not at.exception and not at.error, path
             assert at.title, path
         else:
-            with pytest.raises(ValueError, match="Could not find a navigation page"):
-                at.switch_page(path)
+            # Registered hidden: the page runs, refuses and audits (issue 15), rather
+            # than Streamlit falling back silently to the first page.
+            before = len(audit_rows(demo_clinic_url, "access.denied"))
+            at.switch_page(path).run()
+            assert not at.exception and titles(at) == [], path
+            assert len(at.error) == 1 and "not available" in at.error[0].value, path
+            denied = audit_rows(demo_clinic_url, "access.denied")
+            assert len(denied) == before + 1, path
+            assert json.loads(denied[-1].detail) == {"page": path, "role": role}
     assert audit_rows(demo_clinic_url, "auth.login")[-1].actor == ACCOUNT_OF_ROLE[role]
 
 

@@ -1,8 +1,10 @@
 """The one registry of pages: which roles see which page, under what title.
 
-dashboard.py registers only the current role's pages with ``st.navigation``,
-and every page checks again with ``require_page_access(__file__)``, which
-reads the same registry.
+dashboard.py lists the current role's pages in ``st.navigation`` and registers
+every other page too, hidden (``hidden_for``): a URL to a page the role may not
+open then runs that page, which refuses and audits (``access.denied``) through
+``require_page_access(__file__)`` reading this same registry. Unregistered,
+Streamlit would silently fall back to the role's first page (issue 15).
 """
 from __future__ import annotations
 
@@ -90,6 +92,12 @@ def roles_for(path: str | Path) -> tuple[str, ...]:
 
 def all_page_paths() -> tuple[str, ...]:
     return tuple(sorted({s.path for specs in REGISTRY.values() for s in specs}))
+
+
+def hidden_for(role: str) -> tuple[str, ...]:
+    """Every page file ``role`` may not open: registered hidden so that opening it refuses."""
+    mine = {spec.path for spec in pages_for(role)}
+    return tuple(path for path in all_page_paths() if path not in mine)
 
 
 def title_for(path: str | Path, role: str) -> str:

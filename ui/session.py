@@ -34,6 +34,7 @@ from db import staff as dbstaff
 from db.audit import utcnow
 from db.passwords import WeakPassword, check_strength, verify_password
 
+from . import session_socket
 from .access import CURRENT_USER_KEY, CurrentUser
 from .database import DatabaseUnavailable, db_session
 
@@ -159,6 +160,9 @@ class SignIn:
 
         Sets or clears ``st.session_state["current_user"]`` accordingly.
         """
+        if st.session_state.get(AUTH_KEY) and not session_socket.still_bound(
+                st.session_state[AUTH_KEY]["token_hash"], COOKIE_NAME):
+            self._leave_socket()
         signed_in = self._check_current() if st.session_state.get(AUTH_KEY) else self._restore_from_cookie()
         self._build_authenticator(signed_in)
         if signed_in is None:
@@ -171,6 +175,9 @@ class SignIn:
             # Keep the library's idea of who is signed in in step with ours.
             st.session_state.update({"authentication_status": True, "username": signed_in.username,
                                      "name": signed_in.full_name, "roles": [signed_in.role]})
+        session_socket.publish(
+            signed_in.role if signed_in is not None and not signed_in.must_change_password else None,
+            (st.session_state.get(AUTH_KEY) or {}).get("token_hash"))
         return signed_in
 
     def _check_current(self) -> dbauth.SignedIn | None:
@@ -202,6 +209,7 @@ class SignIn:
                 self._notice(check.reason)
             return None
         st.session_state[AUTH_KEY] = {"token_hash": token_hash}
+        session_socket.bind()
         return check.user
 
     def _forget(self, reason: str | None) -> None:
@@ -210,8 +218,17 @@ class SignIn:
             st.session_state[DEAD_COOKIE_KEY] = auth["token_hash"]
         st.session_state.pop(PENDING_KEY, None)
         st.session_state.pop(CURRENT_USER_KEY, None)
+        session_socket.publish(None, None)
         if reason in NOTICES:
             self._notice(reason)
+
+    def _leave_socket(self) -> None:
+        # The session id came back over a connection without this sign-in's
+        # cookie: drop the sign-in here, audited, but not the server-side
+        # session (its own browser reconnects with the cookie).
+        session_socket.refuse_new_socket(st.session_state.get(CURRENT_USER_KEY))
+        for key in (AUTH_KEY, PENDING_KEY, CURRENT_USER_KEY):
+            st.session_state.pop(key, None)
 
     def _notice(self, reason: str) -> None:
         minutes = self.settings.idle_minutes
@@ -277,6 +294,7 @@ class SignIn:
             dbauth.start_session(session, username, token, now)
             session.commit()
         st.session_state[AUTH_KEY] = {"token_hash": dbauth.token_hash(token)}
+        session_socket.bind()
         st.session_state[PENDING_KEY] = {"token": token, "expires": expires_at.isoformat(),
                                          "nonce": secrets.token_hex(4)}
         st.session_state.pop(NOTICE_KEY, None)
