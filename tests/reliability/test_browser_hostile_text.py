@@ -21,12 +21,14 @@ from tests.browser_support import browser, require_chromium, screenshot, sign_in
 
 pytestmark = pytest.mark.browser
 
-# (first name, last name) of four of the therapist's patients; each under 100 characters.
+# (first name, last name) of five of the therapist's patients; each under 100 characters.
 NAMES = [
     ("<script>window.__pwned=1</script>", '<img src=x onerror="window.__pwned=2">'),
     ("**Bold** _it_ $x^2$ `code`", "[click](javascript:window.__pwned=3)"),
     ("مرحبا \u202eevil\u202c שלום", "👩\u200d⚕️🧘🏽\u200d♀️✨ Zoë"),
     ("W" * 100, "\\(x\\) # Heading &amp; &lt;b&gt;"),
+    # Streamlit's own Markdown: an icon, colour, a badge and an emoji (issue 15).
+    (":material/warning: :red[ALERT]", ":smile: :blue-badge[y] :small[z]"),
 ]
 INTENTIONS = ('<iframe src="javascript:window.__pwned=4"></iframe>\n# Not a heading\n'
               "$$\\int_0^1 x\\,dx$$ <style>body{display:none}</style> " + "long" * 300)
@@ -118,6 +120,11 @@ def test_hostile_text_shows_literally_and_runs_nothing(hostile_server, browser):
         for chart, (first, last) in zip(charts, NAMES):
             page.goto(f"{server.url}/patient?patient={quote(chart)}")
             _check(page, f"patient-{chart}", [first, last] + (HABITS[:1] if chart == charts[0] else []))
+            if first.startswith(":material/"):
+                # Drawn as an icon, the name would read "warning"; as a directive, "ALERT" in red.
+                header = page.locator("[data-testid='stMain'] h1").first
+                assert ":material/warning: :red[ALERT]" in header.inner_text()
+                assert header.locator("[data-testid='stIconMaterial'], span[style*='color']").count() == 0
 
         for chart, (first, last) in list(zip(charts, NAMES))[:2]:
             page.goto(f"{server.url}/record_care?patient={quote(chart)}")
