@@ -3,6 +3,7 @@ import streamlit as st
 
 from db.clock import today
 from db.queries.caseload import filter_rows, tiles
+from ui import bound_selection
 from ui import caseload_view as view
 from ui.access import require_page_access
 from ui.caseload_data import load_caseload, load_therapists, settings_version
@@ -47,10 +48,15 @@ if not rows:
 elif not shown:
     st.info("No patient matches these filters.", icon=":material/filter_alt_off:")
 else:
-    # A fresh key after each opening, so coming back does not reopen the same row.
+    # A fresh key after each opening, so coming back does not reopen the same row;
+    # and bound to the patients listed, in order, so a click made on a list that has
+    # changed since (a save, a refresh) opens nobody instead of whoever is there now.
     st.session_state.setdefault("caseload_table_n", 0)
-    table_key = f"caseload_table_{st.session_state['caseload_table_n']}"
     listed = shown[:view.MAX_TABLE_ROWS]
+    table_key = bound_selection.table_key(f"caseload_table_{st.session_state['caseload_table_n']}",
+                                          [r.chart for r in listed])
+    if bound_selection.selection_outdated("caseload_table", table_key):
+        bound_selection.say_outdated()
     if len(listed) < len(shown):
         st.caption(view.truncated_caption(len(listed), len(shown)))
     frame = view.caseload_frame(listed, with_therapist=therapist_id is None)

@@ -9,6 +9,7 @@ import streamlit as st
 from db.clock import today
 from db.queries.compliance import summary_tiles
 from db.queries.periods import PERIOD_CHOICES, period_for, previous_period
+from ui import bound_selection
 from ui import compliance_data as data
 from ui import compliance_view as view
 from ui.access import require_page_access
@@ -54,8 +55,14 @@ view.render_tiles(summary_tiles(report.figures, report.previous), previous.label
 st.subheader("Exceptions to act on")
 st.caption("Not compliant, at risk, stalled or preparation due in this period, most urgent "
            "first.")
-picked_row = view.render_exceptions(report.exceptions, key="compliance_exceptions",
-                                    names=therapists)
+# Bound to the series listed, in order: a click made on a list that has changed since
+# (a save, a refresh) opens nobody instead of whoever is in that row now.
+exceptions_key = bound_selection.table_key(
+    "compliance_exceptions",
+    [r.series_id for r in report.exceptions[:view.MAX_EXCEPTION_ROWS]])
+if bound_selection.selection_outdated("compliance_exceptions", exceptions_key):
+    bound_selection.say_outdated()
+picked_row = view.render_exceptions(report.exceptions, key=exceptions_key, names=therapists)
 if picked_row is not None:
     st.switch_page(PATIENT, query_params={"patient": picked_row.patient_id})
 
