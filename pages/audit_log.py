@@ -42,8 +42,17 @@ with db_session() as session:
     first = audit_log.search(session, flt, page=1, page_size=PAGE_SIZE, reader_role=user.role)
     pages = first.pages
     pager, summary = st.columns([1, 4], vertical_alignment="bottom")
-    page_no = pager.number_input(f"Page (of {pages})", min_value=1, max_value=pages, value=1,
-                                 step=1, key=f"audit_page_{hash(flt)}")
+    # No min/max on the widget: out of them it keeps sending its last valid value, so
+    # the table showed another page than the one typed, with no word why. Page 1 is
+    # put in through the widget's state so that an emptied field arrives as None.
+    page_key = f"audit_page_{hash(flt)}"
+    if page_key not in st.session_state:
+        st.session_state[page_key] = 1
+    typed = pager.number_input(f"Page (of {pages})", value=None, step=1, key=page_key)
+    page_no = min(max(1 if typed is None else int(typed), 1), pages)
+    if typed != page_no:
+        pager.error(f"Page: from 1 to {pages}; showing page {page_no}.",
+                    icon=":material/error:")
     result = first if page_no == 1 else audit_log.search(session, flt, page=int(page_no),
                                                          page_size=PAGE_SIZE,
                                                          reader_role=user.role)
