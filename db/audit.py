@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from .models import AuditEvent
+from .text_rules import storable_identifier
 
 
 def utcnow() -> datetime:
@@ -26,11 +27,13 @@ def record(
     Writing in the caller's transaction means a change and its audit event are
     saved together or not at all.
     """
+    # A refusal of a bad identifier is audited with it shown, never lost to a
+    # database error (a NUL, or longer than the column; issue 15).
     event = AuditEvent(
         at=utcnow(),
-        actor=actor,
+        actor=storable_identifier(actor),
         action=action,
-        patient_ref=patient_ref,
+        patient_ref=storable_identifier(patient_ref),
         detail=json.dumps(detail, default=str, sort_keys=True),
     )
     session.add(event)

@@ -29,6 +29,7 @@ from ..protocol import (
     outcome_summaries,
     weekly_habit_series,
 )
+from ..text_rules import control_character_problem, identifier_problem
 
 # Roles that may read a whole patient record, and whose patients: a therapist
 # their own caseload, the medical director anyone's. Others read no record.
@@ -101,7 +102,7 @@ def _ref_select():
 def find_patient(session: Session, chart: str) -> PatientRef | None:
     """The patient with this chart number (exact, surrounding spaces ignored)."""
     chart = (chart or "").strip()
-    if not chart:
+    if not chart or identifier_problem(chart):  # a NUL or over-long: no such chart, no query
         return None
     row = session.execute(_ref_select().where(Patient.patient_id == chart)).first()
     return PatientRef(*row) if row else None
@@ -150,7 +151,7 @@ def search_patients(session: Session, text: str, *, therapist_id: int | None,
     cannot reveal that someone else's patient exists.
     """
     words = (text or "").strip().lower().split()
-    if not words:
+    if not words or control_character_problem(text):  # PostgreSQL refuses a NUL in LIKE
         return []
     stmt = _ref_select()
     if therapist_id is not None:
