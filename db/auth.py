@@ -43,6 +43,7 @@ from . import audit
 from .audit import utcnow
 from .models import AuthSession, LoginThrottle, Staff
 from .passwords import check_against
+from .text_rules import storable_identifier
 
 LOCK_THRESHOLD = 5
 # Failures before a first lock are forgotten after this long without another.
@@ -128,8 +129,13 @@ class SessionCheck:
 
 
 def normalize_username(typed: str | None) -> str:
-    """The name as the sign-in form compares it (the library lower-cases and strips)."""
-    return (typed or "").strip().lower()[:USERNAME_MAX]
+    """The name as the sign-in form compares it (the library lower-cases and strips).
+
+    A control character (a NUL, say) is shown as ``\\uXXXX`` rather than sent to
+    the database, which refused it with an error instead of an answer; no
+    username has one (db.staff), so such a name is simply unknown (issue 15).
+    """
+    return storable_identifier((typed or "").strip().lower(), max_length=USERNAME_MAX) or ""
 
 
 def source_address(ip: str | None) -> str:
