@@ -71,7 +71,9 @@ def test_add_staff_and_messages(clinic, monkeypatch):
     with clinic[1]() as s:
         nina = staff.get_by_username(s, "nina")
         assert nina.must_change_password and verify_password(temp, nina.password_hash)
-    # Shown once only.
+    # The form is empty for the next person; the password is shown once only.
+    assert [at.text_input(key=k).value for k in ("us_username", "us_full_name", "us_email")] \
+        == ["", "", ""]
     at.run()
     assert not at.code
 

@@ -80,6 +80,8 @@ def add_staff_form(user: CurrentUser) -> None:
                 row, temp = added
                 st.session_state[TEMP_KEY] = (ADD, row.username, temp)
                 flash(f"{row.full_name} added as {ROLE_LABELS[row.role].lower()}.", ADD)
+                for key in ("us_username", "us_full_name", "us_email"):
+                    st.session_state.pop(key, None)  # the next person starts from empty
                 st.rerun()
 
 
