@@ -63,6 +63,7 @@ ADDRESS_WINDOW = timedelta(minutes=15)
 ADDRESS_LOCK = timedelta(minutes=15)
 # Throttle rows no lock or streak can need any more are deleted.
 PRUNE_AFTER = STREAK_MEMORY + LOCK_MAX
+PRUNE_BATCH = 100  # per failed attempt, so its cost stays bounded
 
 # Markers in login_throttle.username; no username can be one (db.staff.USERNAME_RE).
 UNKNOWN_ACCOUNT = "?"
@@ -212,13 +213,15 @@ def _get_or_create(session: Session, key: str, address: str, now: datetime) -> L
         from sqlalchemy.dialects.postgresql import insert
     else:
         from sqlalchemy.dialects.sqlite import insert
-    session.execute(
-        insert(LoginThrottle)
-        .values(username=key, address=address, failures=0, refused=0, first_at=now, last_at=now)
-        .on_conflict_do_nothing(index_elements=["username", "address"]))
-    row = _get(session, key, address, for_update=True)
-    assert row is not None
-    return row
+    for _ in range(3):  # a prune on another server may delete the row in between: insert again
+        session.execute(
+            insert(LoginThrottle)
+            .values(username=key, address=address, failures=0, refused=0, first_at=now, last_at=now)
+            .on_conflict_do_nothing(index_elements=["username", "address"]))
+        row = _get(session, key, address, for_update=True)
+        if row is not None:
+            return row
+    raise RuntimeError(f"login_throttle row ({key!r}, {address!r}) keeps disappearing")
 
 
 def _locked(row: LoginThrottle | None, now: datetime) -> datetime | None:
@@ -317,10 +320,19 @@ def _record_failure(session: Session, key: str, name: str, address: str, now: da
     bucket.failures += 1
     bucket.last_at = now
 
-    session.execute(delete(LoginThrottle).where(
-        LoginThrottle.last_at < now - PRUNE_AFTER,
-        or_(LoginThrottle.locked_until.is_(None), LoginThrottle.locked_until < now)))
+    _prune(session, now)
     return lock
+
+
+def _prune(session: Session, now: datetime) -> None:
+    """Delete a few rows no lock or streak needs any more; rows another attempt holds are skipped."""
+    stale = (select(LoginThrottle.id)
+             .where(LoginThrottle.last_at < now - PRUNE_AFTER,
+                    or_(LoginThrottle.locked_until.is_(None), LoginThrottle.locked_until < now))
+             .limit(PRUNE_BATCH).with_for_update(skip_locked=True))
+    ids = list(session.scalars(stale))
+    if ids:
+        session.execute(delete(LoginThrottle).where(LoginThrottle.id.in_(ids)))
 
 
 def waste_password_check(password: str) -> None:

@@ -222,6 +222,17 @@ def test_inactive_and_passwordless_accounts_are_refused_like_unknown_names(sessi
         assert attempt(session, name, PASSWORD, OFFICE, T0).refused == "bad credentials"
 
 
+def test_rows_no_lock_needs_any_more_are_pruned(session, cheap_bcrypt):
+    add(session)
+    fail(session, "maya", T0)
+    assert rows(session) == 3  # maya from ATTACKER, ATTACKER's total, maya's slow-down bucket
+    later = T0 + auth.PRUNE_AFTER + minutes(1)
+    fail(session, "ghost", later, OFFICE)
+    left = {(r.username, r.address) for r in session.scalars(select(LoginThrottle))}
+    assert left == {(auth.UNKNOWN_ACCOUNT, OFFICE), (auth.ANY_ACCOUNT, OFFICE),
+                    (auth.slow_bucket("ghost"), auth.ANY_ADDRESS)}
+
+
 def test_unlock_clears_every_throttle_on_the_account(session, cheap_bcrypt):
     add(session)
     add(session, "omar")
