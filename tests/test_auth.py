@@ -147,6 +147,16 @@ def test_failures_from_many_addresses_slow_the_account_a_little_and_never_lock_i
     assert auth.sign_in_delay(session, "admin", now + auth.SLOW_WINDOW) == 0
 
 
+def test_a_made_up_name_is_slowed_exactly_like_a_real_one(session, cheap_bcrypt):
+    add(session, "admin", "admin")
+    for name in ("admin", "ghost-name"):
+        for i in range(12):
+            fail(session, name, T0 + seconds(i), f"10.2.{i}.1")
+    now = T0 + minutes(1)
+    assert auth.slow_bucket("admin") != auth.slow_bucket("ghost-name")
+    assert auth.sign_in_delay(session, "admin", now) == auth.sign_in_delay(session, "ghost-name", now) > 0
+
+
 def test_one_address_is_refused_on_every_name_far_above_one_accounts_limit(session, cheap_bcrypt, monkeypatch):
     add(session, "maya")
     add(session, "omar")
