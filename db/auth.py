@@ -32,6 +32,7 @@ Rules kept here, and only here (docs/security.md says what they guarantee):
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -73,6 +74,7 @@ ANY_ADDRESS = "*"
 ANONYMOUS_ACTOR = "(unknown user)"
 # The source address of a browser on the server's own machine (st.context.ip_address is None).
 LOCAL_ADDRESS = "local"
+INVALID_ADDRESS = "not-an-ip"
 ADDRESS_MAX = 64
 
 # last_seen_at is written at most this often (one write a minute per user, not
@@ -140,9 +142,18 @@ def normalize_username(typed: str | None) -> str:
 
 
 def source_address(ip: str | None) -> str:
-    """The throttling key of a browser's address; None (the same machine) is LOCAL_ADDRESS."""
-    ip = (ip or "").strip().lower()[:ADDRESS_MAX]
-    return ip or LOCAL_ADDRESS
+    """The throttling key of a browser's address; None (the same machine) is LOCAL_ADDRESS.
+
+    Only an IP address is kept as it is (normalised); anything else a forged
+    X-Forwarded-For could carry (text, a formula) becomes one shared INVALID_ADDRESS.
+    """
+    ip = (ip or "").strip()
+    if not ip:
+        return LOCAL_ADDRESS
+    try:
+        return str(ipaddress.ip_address(ip))[:ADDRESS_MAX]
+    except ValueError:
+        return INVALID_ADDRESS
 
 
 def token_hash(token: str) -> str:

@@ -200,6 +200,14 @@ def test_a_flood_of_made_up_names_costs_bounded_rows_and_a_readable_audit(sessio
     assert auth.ANONYMOUS_ACTOR not in actors
 
 
+def test_source_addresses_are_ip_addresses_or_one_shared_key():
+    assert auth.source_address(None) == auth.source_address("  ") == auth.LOCAL_ADDRESS
+    assert auth.source_address(" 203.0.113.9 ") == "203.0.113.9"
+    assert auth.source_address("2001:DB8::0:1") == "2001:db8::1"
+    for forged in ("=HYPERLINK(\"http://x\")", "a" * 500, "10.0.0.1, 10.0.0.2", "\x00"):
+        assert auth.source_address(forged) == auth.INVALID_ADDRESS
+
+
 def test_a_success_clears_its_own_address_only(session, cheap_bcrypt):
     add(session)
     for i in range(4):
