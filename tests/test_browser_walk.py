@@ -28,6 +28,7 @@ from tests.apptest_support import (  # noqa: F401 (fixture)
     TEST_COOKIE_KEY,
     demo_clinic_template,
 )
+from tests.browser_support import ARTIFACTS as ROOT_ARTIFACTS
 from tests.browser_support import (  # noqa: F401 (fixtures)
     app_server,
     browser,
@@ -36,7 +37,7 @@ from tests.browser_support import (  # noqa: F401 (fixtures)
     start_server,
     stop_server,
 )
-from tests.walk_support import Oracle, Walk, WalkFailure
+from tests.walk_support import PHASES, Oracle, Walk, WalkFailure
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -45,6 +46,7 @@ DEFAULT_SEEDS = {"sqlite": 1401, "postgresql": 1402}
 DEFAULT_STEPS = {"sqlite": 200, "postgresql": 50}
 MIN_RECORDS = 10
 VIEWPORT = {"width": 1366, "height": 768}
+ARTIFACTS = ROOT_ARTIFACTS / "walk"
 
 
 def walk_settings(backend: str) -> tuple[int, int]:
@@ -96,22 +98,26 @@ def run_walk(server, browser, backend: str) -> None:
     admin, users_page = signed_in_page(browser, server.url, "admin")
     walk = Walk(seed=seed, steps_wanted=steps, oracle=oracle, rc_page=rc_page,
                 users_page=users_page, today=DEMO_AS_OF)
+    PHASES.clear()
     started = time.monotonic()
+    failure = None
     try:
         walk.run()
-    except WalkFailure as failure:
-        shot = server.data_dir / f"walk-{backend}-failure.png"
-        for page in (rc_page, users_page):
+    except WalkFailure as exc:
+        failure = str(exc)
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        for who, page in (("director", rc_page), ("admin", users_page)):
             try:
-                page.screenshot(path=str(shot.with_stem(shot.stem + f"-{page is rc_page}")))
+                page.screenshot(path=str(ARTIFACTS / f"walk-{backend}-failure-{who}.png"))
             except Exception:  # noqa: BLE001 - the report matters more than the picture
                 pass
-        pytest.fail(f"{failure}\n\nReplay with (on {backend}):\n  {walk.replay_text()}",
-                    pytrace=False)
     finally:
         director.close()
         admin.close()
         oracle.close()
+    if failure:
+        pytest.fail(f"{failure}\n\nReplay with (on {backend}; screenshots in {ARTIFACTS}):\n"
+                    f"  {walk.replay_text()}", pytrace=False)
     took = time.monotonic() - started
     timed = [s.seconds for s in walk.steps]
     kinds: dict[str, list[float]] = {}
@@ -123,6 +129,8 @@ def run_walk(server, browser, backend: str) -> None:
     for kind, secs in sorted(kinds.items()):
         print(f"  {kind:<14} {len(secs):>4} steps, {sum(secs) / len(secs):.2f} s each, "
               f"slowest {max(secs):.2f} s")
+    for phase, secs in sorted(PHASES.items()):
+        print(f"  {phase:<28} {secs:6.1f} s in all")
     assert len(walk.steps) == steps
     if steps >= DEFAULT_STEPS[backend]:
         assert len(walk.records_seen) >= MIN_RECORDS, walk.records_seen

@@ -19,6 +19,7 @@ screen (header, tables, form values) must be the chosen record's, as
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 import time
@@ -48,8 +49,12 @@ from db.queries import record_care as q
 from db.recording import fmt_day
 from tests.browser_support import SETTLED
 from ui.pages import ROLE_LABELS
-from ui.record_care_treatment import OUTCOMES as INFUSION_OUTCOMES
-from ui.record_care_view import BOOKING_CHOICES, OUTCOME_CHOICES
+
+# The form modules cache with st.cache_data at import, which warns without a
+# running app: the labels below are all the walk takes from them.
+logging.getLogger("streamlit.runtime.caching.cache_data_api").setLevel(logging.ERROR)
+from ui.record_care_treatment import OUTCOMES as INFUSION_OUTCOMES  # noqa: E402
+from ui.record_care_view import BOOKING_CHOICES, OUTCOME_CHOICES  # noqa: E402
 
 # Audit actions that change a record (db.recording and db.staff); any other
 # action (a view, a download) is only allowed, never expected.
@@ -75,6 +80,23 @@ STARTED = "[data-testid='stApp']:not([data-test-script-state='notRunning'])"
 
 class WalkFailure(AssertionError):
     pass
+
+
+# Seconds spent per phase (waiting for reruns, reading the screen, asking the
+# database), to tell where a slow walk spends its time.
+PHASES: dict[str, float] = {}
+
+
+def timed(phase: str):
+    def wrap(fn):
+        def run(*args, **kwargs):
+            started = time.monotonic()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                PHASES[phase] = PHASES.get(phase, 0.0) + time.monotonic() - started
+        return run
+    return wrap
 
 
 # --------------------------------------------------------------------------- the database
@@ -169,6 +191,7 @@ def changed_owners(before: dict, after: dict) -> set[tuple[str, str]]:
 
 # --------------------------------------------------------------------------- the browser
 
+@timed("waiting for reruns")
 def settle(page, started_ms: int = 1500) -> None:
     """Wait for the rerun an action caused: until it started (if it was not over
     already), then until the script stays stopped for a moment."""
@@ -220,6 +243,12 @@ def select_value(container, label: str) -> str:
     return box.first.input_value() if box.count() else ""
 
 
+GRID_ROWS_JS = """grid => Array.from(grid.querySelectorAll("[role='row']"))
+    .map(row => Array.from(row.querySelectorAll("[role='gridcell']"))
+        .map(cell => cell.innerText.split(/\\s+/).filter(Boolean).join(" ")))
+    .filter(cells => cells.length)"""
+
+
 def grid_rows(container, expected: int = 0) -> list[list[str]]:
     """The rows of the first data grid drawn in ``container`` (its accessible mirror).
 
@@ -233,12 +262,7 @@ def grid_rows(container, expected: int = 0) -> list[list[str]]:
     for attempt in range(12):
         if attempt == 1:
             grid.scroll_into_view_if_needed()
-        rows = grid.locator("[role='row']")
-        out = []
-        for i in range(rows.count()):
-            cells = rows.nth(i).locator("[role='gridcell']").all_inner_texts()
-            if cells:
-                out.append([" ".join(c.split()) for c in cells])
+        out = grid.evaluate(GRID_ROWS_JS)
         if out or not expected:
             return out
         container.page.wait_for_timeout(250)
@@ -336,12 +360,19 @@ class Walk:
         raise WalkFailure(f"step {step}: {message}")
 
     # ------------------------------------------------------------------ the oracle's verdict
+    @timed("database and audit checks")
     def verdict(self, step: Step, *, owner: tuple[str, str] | None, actions: set[str] | None = None,
                 must_change: bool = False) -> None:
         """After a step: only ``owner`` (the record named on screen at the click) may
         have changed, and only if the step saved; its audit events name it."""
         after = self.oracle.fingerprint()
         changed = changed_owners(self.fp, after)
+        for _ in range(10):  # a save still on its way (a rerun that started late)
+            if not must_change or owner in changed:
+                break
+            time.sleep(0.5)
+            after = self.oracle.fingerprint()
+            changed = changed_owners(self.fp, after)
         events = self.oracle.audit_after(self.audit_id)
         self.fp = after
         if events:
@@ -388,7 +419,32 @@ class Walk:
     def rc_panel(self):
         return self.rc_page.get_by_role("tabpanel")
 
+    @timed("reading the screen")
     def rc_check_screen(self, step: Step | None) -> None:
+        self.eventually(self._rc_check_screen, step, self.rc_page)
+
+    @timed("reading the screen")
+    def users_check_screen(self, step: Step | None) -> None:
+        self.eventually(self._users_check_screen, step, self.users_page)
+
+    def eventually(self, check, step, page) -> None:
+        """A screen is judged once it has settled: a rerun can follow another (a dialog
+        closing, a flash message) a moment after the first one ended. A wrong record
+        that stays on screen fails; one glimpsed between two reruns is looked at again."""
+        for attempt in range(3):
+            try:
+                check(step)
+                return
+            except (WalkFailure, AssertionError):
+                if attempt == 2:
+                    raise
+            except Exception:  # noqa: BLE001 - an element gone in mid-read: look again
+                if attempt == 2:
+                    raise
+            settle(page, started_ms=300)
+            page.wait_for_timeout(600)
+
+    def _rc_check_screen(self, step: Step | None) -> None:
         """Everything on screen belongs to the chosen patient, as the database has it."""
         step = step or Step(0, "rc", "open")
         page = self.rc_page
@@ -513,9 +569,31 @@ class Walk:
     # ------------------------------------------------------------------ Record care: steps
     def rc_pick(self, step: Step) -> None:
         chart = self.rng.choice([c for c in self.charts if c != self.chart])
-        step.detail = chart
-        self.rc_choose(chart, step)
+        if self.rng.random() < 0.2:
+            step.detail = f"{chart} from the patient page's Record care button"
+            self.rc_from_patient_page(chart, step)
+        else:
+            step.detail = chart
+            self.rc_choose(chart, step)
         self.verdict(step, owner=None)
+
+    def rc_from_patient_page(self, chart: str, step: Step) -> None:
+        """Open the patient's record, then Record care from it: it must open on them."""
+        page = self.rc_page
+        page.get_by_role("link", name="Patient", exact=True).first.click()
+        settle(page)
+        search = page.get_by_test_id("stSidebar").get_by_role("textbox", name="Find a patient")
+        search.fill(chart)
+        search.press("Enter")  # a chart number in full opens that record at once
+        settle(page)
+        button = page.get_by_test_id("stMain").get_by_role("button", name="Record care")
+        if not button.count():
+            self.fail(step, f"the patient page of {chart} has no Record care button")
+        button.first.click()
+        settle(page)
+        self.chart = chart
+        self.records_seen.add(("p", chart))
+        self.rc_check_screen(step)
 
     def rc_tab(self, step: Step) -> None:
         tab = self.rng.choice([t for t in TABS if t != self.rc_active_tab()])
@@ -624,14 +702,26 @@ class Walk:
         box.get_by_role("button", name="Book session").click()
         return {"session.book"}
 
+    # An invalid entry has one bad field and every other field valid, so that it
+    # is that field's check (and not a leftover) that must keep it from saving.
     def _sessions_invalid(self, step, panel, ctx):
         box = panel.get_by_test_id("stForm").filter(has_text="Book a session")
+        kind = self.rng.choice(["preparation", "integration"])
+        box.get_by_text(kind.title(), exact=True).click()
         if self.rng.random() < 0.6:
-            step.detail = "book on 2099-01-01"
+            step.detail = f"book {kind} on 2099-01-01"
             type_date(box, "Date", date(2099, 1, 1))
+            choose(self.rc_page, box, "Status", BOOKING_CHOICES["scheduled"])
+            fill_number(box, "Duration (minutes, optional)", None)
         else:
+            day = self._free_day(lambda d: (d, kind) in ctx["all_sessions"], self.today,
+                                 self.today + timedelta(days=60))
+            if day is None:
+                return None
             minutes = self.rng.choice([0, 601, 5000])
-            step.detail = f"book {minutes} minutes"
+            step.detail = f"book {kind} {day} for {minutes} minutes"
+            type_date(box, "Date", day)
+            choose(self.rc_page, box, "Status", BOOKING_CHOICES["scheduled"])
             fill_number(box, "Duration (minutes, optional)", minutes)
         box.get_by_role("button", name="Book session").click()
         return set()
@@ -690,14 +780,18 @@ class Walk:
             planned = self.rng.choice([0, 31, 99])
             step.detail = f"start a series of {planned}"
             box = panel.get_by_test_id("stForm").filter(has_text="Start a new series").last
+            box.get_by_text("Induction", exact=True).click()
             fill_number(box, "Planned infusions (empty: the clinic's default)", planned)
             box.get_by_role("button", name="Start series").click()
             return set()
         if cur.status != "active":
             return None
-        if any(i.status == "scheduled" for i in cur.infusions):
-            box = panel.get_by_test_id("stForm").filter(has_text="Record an infusion")
-            box.get_by_text("Completed", exact=True).click()
+        box = panel.get_by_test_id("stForm").filter(has_text="Record an infusion")
+        picked = select_value(box, "Booked infusion") if box.count() else ""
+        past = [i for i in cur.infusions if i.status == "scheduled"
+                and fmt_day(i.date) == picked and i.date <= self.today]
+        if past:  # a dose on a booked infusion that has happened: only the dose is wrong
+            box.get_by_text(INFUSION_OUTCOMES["completed"], exact=True).click()
             dose = self.rng.choice([0, 9, 50])
             step.detail = f"record an infusion with dose {dose}"
             fill_number(box, "Dose (mg/kg), when completed", dose)
@@ -734,13 +828,16 @@ class Walk:
 
     def _habits_invalid(self, step, panel, ctx):
         box = panel.get_by_test_id("stForm").filter(has_text="Add a habit")
+        type_date(box, "Starting", max(ctx["form"].intake_date, self.today))
         if self.rng.random() < 0.3:
             step.detail = "add a habit without a name"
             box.get_by_role("textbox", name="Habit").fill("")
+            fill_number(box, "Target days a week (1–7)", 3)
         else:
             target = self.rng.choice([0, 8, 70])
+            self.counter += 1
             step.detail = f"add a habit of {target} days a week"
-            box.get_by_role("textbox", name="Habit").fill(f"Bad target {target}")
+            box.get_by_role("textbox", name="Habit").fill(f"Bad target {self.seed}-{self.counter}")
             fill_number(box, "Target days a week (1–7)", target)
         box.get_by_role("button", name="Add habit").click()
         return set()
@@ -764,9 +861,12 @@ class Walk:
         instrument = self.rng.choice(list(INSTRUMENT_MAX))
         box = panel.get_by_test_id("stForm").filter(has_text="Total score")
         choose(self.rc_page, box, "Instrument", re.compile(re.escape(instrument)))
-        if self.rng.random() < 0.7:
+        lo = max(ctx["form"].intake_date, self.today - timedelta(days=90))
+        day = self._free_day(lambda d: (instrument, d) in ctx["scores"], lo, self.today)
+        if self.rng.random() < 0.7 and day is not None:
             score = INSTRUMENT_MAX[instrument] + self.rng.choice([1, 10, 100])
-            step.detail = f"{instrument} {score}"
+            step.detail = f"{instrument} {score} on {day}"
+            type_date(box, "Date", day)
         else:
             score = 3
             step.detail = f"{instrument} on 2099-01-01"
@@ -796,12 +896,18 @@ class Walk:
         return {"patient.update"}
 
     def _patient_invalid(self, step, panel, ctx):
+        form = ctx["form"]
         box = panel.get_by_test_id("stForm").filter(has_text="Details and intentions")
+        box.get_by_role("textbox", name="First name", exact=True).fill(form.first_name)
+        box.get_by_role("textbox", name="Intentions").fill(form.intentions)
+        type_date(box, "Intake date", form.intake_date)
         if self.rng.random() < 0.5:
             step.detail = "empty last name"
             box.get_by_role("textbox", name="Last name", exact=True).fill("")
+            type_date(box, "Date of birth", form.date_of_birth)
         else:
             step.detail = "born 2099-01-01"
+            box.get_by_role("textbox", name="Last name", exact=True).fill(form.last_name)
             type_date(box, "Date of birth", date(2099, 1, 1))
         box.get_by_role("button", name="Save details").click()
         return set()
@@ -818,7 +924,7 @@ class Walk:
         value = select_value(self.users_page.get_by_test_id("stMain"), "Manage a user")
         return value.split(" · ")[0].strip() if value else None
 
-    def users_check_screen(self, step: Step | None) -> None:
+    def _users_check_screen(self, step: Step | None) -> None:
         step = step or Step(0, "users", "open")
         main = self.users_page.get_by_test_id("stMain")
         shown = self.users_shown()
