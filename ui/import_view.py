@@ -44,22 +44,15 @@ class Outcome:
     refusal: str | None = None
 
 
-HASH_CHUNK = 1 << 20
-
-
 def fingerprint(files: Sequence) -> str:
     """Identifies the exact upload a dry run checked, so the import runs on the same bytes."""
     digest = hashlib.sha256()
     for f in sorted(files, key=lambda f: f.name):
         digest.update(f.name.encode())
-        one = hashlib.sha256()
-        f.seek(0)
-        # In chunks: getvalue() would be free, but getbuffer() (and hashlib.file_digest,
-        # which uses it) copies a buffer shared with Streamlit's own copy of the upload.
-        while chunk := f.read(HASH_CHUNK):
-            one.update(chunk)
-        f.seek(0)
-        digest.update(one.digest())
+        # getvalue() hands back the bytes the UploadedFile shares with Streamlit's
+        # own copy (CPython's BytesIO is copy-on-write); getbuffer(), and
+        # hashlib.file_digest which uses it, would copy the whole upload.
+        digest.update(hashlib.sha256(f.getvalue()).digest())
     return digest.hexdigest()
 
 
