@@ -16,11 +16,8 @@ import os
 import time
 
 import pytest
-from sqlalchemy import text
-
 from db.demo import ensure_demo_accounts, generate_demo
-from db.engine import make_engine, session_factory
-from db.migrate import upgrade
+from db.engine import session_factory
 from tests.apptest_support import (  # noqa: F401 (fixture)
     DEMO_AS_OF,
     DEMO_PATIENTS,
@@ -37,6 +34,7 @@ from tests.browser_support import (  # noqa: F401 (fixtures)
     start_server,
     stop_server,
 )
+from tests.conftest import _reset_postgres
 from tests.walk_support import PHASES, Oracle, Walk, WalkFailure
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -56,20 +54,19 @@ def walk_settings(backend: str) -> tuple[int, int]:
 
 
 @pytest.fixture(scope="module")
-def pg_app_server(tmp_path_factory):
-    """The app server on TEST_DATABASE_URL, loaded with the same demo clinic."""
+def pg_app_server(request, tmp_path_factory):
+    """The app server on TEST_DATABASE_URL, loaded with the same demo clinic as on SQLite.
+
+    The database is emptied the way every PostgreSQL test empties it (tests/conftest.py),
+    so the walk and the other PostgreSQL tests can share it in one run."""
     if not PG_URL:
         pytest.skip("TEST_DATABASE_URL is not set: the PostgreSQL walk is skipped")
     require_chromium()
-    engine = make_engine(PG_URL)
-    with engine.begin() as conn:  # the tests own that database: start it empty
-        conn.execute(text("DROP SCHEMA public CASCADE"))
-        conn.execute(text("CREATE SCHEMA public"))
-    upgrade(engine)
+    engine = request.getfixturevalue("pg_engine")
+    _reset_postgres(engine)
     with session_factory(engine)() as s:
         generate_demo(s, patients=DEMO_PATIENTS, seed=DEMO_SEED, as_of=DEMO_AS_OF)
         ensure_demo_accounts(s)
-    engine.dispose()
     data_dir = tmp_path_factory.mktemp("walk-pg")
     (data_dir / "secrets.toml").write_text(f'[auth]\ncookie_key = "{TEST_COOKIE_KEY}"\n')
     server = start_server(data_dir, env={"DATABASE_URL": PG_URL})
@@ -78,6 +75,7 @@ def pg_app_server(tmp_path_factory):
         yield server
     finally:
         stop_server(server.process)
+        _reset_postgres(engine)  # the next PostgreSQL test starts from an empty clinic
 
 
 def signed_in_page(browser, base: str, username: str):

@@ -334,7 +334,7 @@ class Walk:
         self.open_users()
         for number in range(1, self.steps_wanted + 1):
             area = "rc" if self.rng.random() < 0.72 else "users"
-            kinds = (("pick", 18), ("tab", 22), ("save", 28), ("invalid", 22), ("away", 10))
+            kinds = (("pick", 20), ("tab", 20), ("save", 28), ("invalid", 22), ("away", 10))
             if area == "users":
                 kinds = (("pick", 30), ("save", 35), ("invalid", 25), ("away", 10))
             kind = self.rng.choices([k for k, _ in kinds], [w for _, w in kinds])[0]
@@ -431,18 +431,15 @@ class Walk:
         """A screen is judged once it has settled: a rerun can follow another (a dialog
         closing, a flash message) a moment after the first one ended. A wrong record
         that stays on screen fails; one glimpsed between two reruns is looked at again."""
-        for attempt in range(3):
+        for attempt in range(4):
             try:
                 check(step)
                 return
-            except (WalkFailure, AssertionError):
-                if attempt == 2:
-                    raise
-            except Exception:  # noqa: BLE001 - an element gone in mid-read: look again
-                if attempt == 2:
+            except Exception:  # noqa: BLE001 - a wrong screen, or an element gone in mid-read
+                if attempt == 3:
                     raise
             settle(page, started_ms=300)
-            page.wait_for_timeout(600)
+            page.wait_for_timeout(600 * 2 ** attempt)  # 0.6, 1.2, 2.4 s: two busy cores
 
     def _rc_check_screen(self, step: Step | None) -> None:
         """Everything on screen belongs to the chosen patient, as the database has it."""
@@ -566,9 +563,15 @@ class Walk:
         self.records_seen.add(("p", chart))
         self.rc_check_screen(step)
 
+    def fresh_first(self, candidates: list[str], kind: str) -> list[str]:
+        """Mostly a record not chosen yet, so that a short walk still covers many
+        records; sometimes one seen before (coming back is where stale state shows)."""
+        unseen = [c for c in candidates if (kind, c) not in self.records_seen]
+        return unseen if unseen and self.rng.random() < 0.8 else candidates
+
     # ------------------------------------------------------------------ Record care: steps
     def rc_pick(self, step: Step) -> None:
-        chart = self.rng.choice([c for c in self.charts if c != self.chart])
+        chart = self.rng.choice(self.fresh_first([c for c in self.charts if c != self.chart], "p"))
         if self.rng.random() < 0.2:
             step.detail = f"{chart} from the patient page's Record care button"
             self.rc_from_patient_page(chart, step)
@@ -954,7 +957,7 @@ class Walk:
     def users_pick(self, step: Step) -> None:
         page = self.users_page
         names = [n for n in self.oracle.users() if n not in OWN_ACCOUNTS and n != self.user]
-        name = self.rng.choice(sorted(names))
+        name = self.rng.choice(self.fresh_first(sorted(names), "u"))
         step.detail = name
         choose(page, page.get_by_test_id("stMain"), "Manage a user",
                re.compile("^" + re.escape(name) + " · "))
