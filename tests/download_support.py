@@ -10,8 +10,23 @@ from __future__ import annotations
 
 from unittest.mock import patch
 
+import pytest
 from streamlit.runtime.media_file_manager import MediaFileManager
 from streamlit.testing.v1 import app_test as app_test_module
+
+from ui import http_guard
+
+# The Streamlit session id of every AppTest run (streamlit/testing/v1/local_script_runner.py).
+APPTEST_SESSION = "test session id"
+
+
+@pytest.fixture
+def signed_in_browser():
+    """This AppTest's browser session holds a sign-in, as ui/session.py publishes
+    it in the app for each run; revoke it to play signing out."""
+    http_guard.grant(APPTEST_SESSION, "signed-in", "hash-of-the-sign-in-cookie")
+    yield
+    http_guard.revoke(APPTEST_SESSION)
 
 
 def run_keeping_files(at) -> MediaFileManager:
@@ -29,9 +44,12 @@ def run_keeping_files(at) -> MediaFileManager:
     return kept[-1]
 
 
-def download(at, key: str) -> str:
-    """Rerun ``at``, then fetch the file behind its download button ``key``, as text."""
+def download(at, key: str, *, before_fetch=None) -> str:
+    """Rerun ``at``, then fetch the file behind its download button ``key``, as text
+    (``before_fetch()``, if given, runs between the two)."""
     manager = run_keeping_files(at)
+    if before_fetch is not None:
+        before_fetch()
     buttons = [b for b in at.get("download_button") if b.key == key]
     assert buttons, f"no download button {key!r} on the page"
     file_id = buttons[0].proto.deferred_file_id

@@ -22,7 +22,7 @@ from db.models import Patient, Staff
 from db.queries import audit_log
 from db.queries.audit_log import HIDDEN, AuditFilter
 from tests.apptest_support import clinic_app
-from tests.download_support import download
+from tests.download_support import download, signed_in_browser  # noqa: F401 (fixture)
 from tests.recording_fixtures import TODAY, clinic, pinned_today  # noqa: F401 (fixtures)
 from ui.access import CURRENT_USER_KEY, CurrentUser
 from ui.downloads import AUDIT_LOG_DOWNLOAD_KEY
@@ -99,7 +99,7 @@ def _page(engine, role: str):
 
 
 @pytest.mark.parametrize("role,leaks", [("admin", False), ("medical_director", True)])
-def test_audit_log_page_and_its_csv_by_role(engine, trail, role, leaks):
+def test_audit_log_page_and_its_csv_by_role(engine, trail, role, leaks, signed_in_browser):
     at = _page(engine, role)
     table = at.dataframe[0].value
     shown = " ".join(table["Detail"])

@@ -22,7 +22,7 @@ from db import audit
 from db.engine import session_factory
 from db.models import AuditEvent, Patient, Staff
 from tests.apptest_support import clinic_app
-from tests.download_support import download
+from tests.download_support import download, signed_in_browser  # noqa: F401 (fixture)
 from tests.record_fixtures import AS_OF, build_clinic
 from ui.access import CURRENT_USER_KEY, CurrentUser
 from ui.caseload_view import DOWNLOAD_KEY as CASELOAD_DL
@@ -39,7 +39,7 @@ def _url(engine) -> str:
 
 
 @pytest.fixture
-def clinic(engine):
+def clinic(engine, signed_in_browser):
     """The hand-built clinic, an admin, and hostile text where a spreadsheet would run it."""
     with session_factory(engine)() as s:
         c = build_clinic(s)
@@ -196,3 +196,19 @@ def test_users_list_download(clinic, monkeypatch):
     (export,) = _events(url, EXPORT_ACTION)
     assert export["_actor"] == "adm" and export["what"] == "staff accounts"
     assert export["rows"] == len(rows)
+
+
+def test_after_signing_out_no_file_is_built_and_the_request_is_audited(clinic):
+    from streamlit.runtime.media_file_storage import MediaFileStorageError
+
+    from tests.download_support import APPTEST_SESSION
+    from ui import http_guard
+
+    url, users = clinic
+    at = _ok(_app(url, users["ther_a"]).run())
+    with pytest.raises(MediaFileStorageError, match="not signed in"):
+        # Drawn while signed in; the browser session signs out; the file is asked for.
+        download(at, CASELOAD_DL, before_fetch=lambda: http_guard.revoke(APPTEST_SESSION))
+    assert not _events(url, EXPORT_ACTION)
+    (denied,) = _events(url, "access.denied", page="(export)")
+    assert denied["_actor"] == "ther_a" and denied["what"] == "caseload"

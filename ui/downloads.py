@@ -15,7 +15,9 @@ page is drawn, would build the file on every rerun, so the audit could only be
 written on every rerun (an export that never happened) or on the click (which
 a client can skip); that is why it is not used here. The callable cannot read
 Streamlit state, so the signed-in user and the scope are captured when the
-button is drawn (after the page's own access check).
+button is drawn (after the page's own access check), with the sign-in of the
+browser session that drew it: once that sign-in has ended the file is not
+built, and the request is audited as refused (as for the compliance files).
 
 **List views.** :func:`audit_list_view` writes one ``list.view`` event per
 visit to a list page and per change of what it lists (the scope, the filters,
@@ -36,6 +38,7 @@ from db.engine import session_factory
 from db.exports.compliance_csv import AUDIT_COLUMNS
 from db.queries import audit_log
 
+from . import http_guard, session_socket
 from .access import CurrentUser, audit_event
 from .database import get_engine
 
@@ -53,19 +56,37 @@ def csv_text(rows: Iterable[Mapping[str, Any]], columns: Sequence[str]) -> str:
     return out.getvalue()
 
 
-def audited_file(build: Callable[[], tuple[str, int]], actor: str, what: str,
+class ExportRefused(PermissionError):
+    """The browser session that drew the button is no longer signed in as its user."""
+
+
+def audited_file(build: Callable[[], tuple[str, int]], user: CurrentUser, what: str,
                  detail: Mapping[str, Any], patient_ref: str | None = None,
                  engine=None) -> Callable[[], str]:
     """A callable for ``st.download_button(data=...)``: builds the file, then writes
     its ``export.csv`` event (``what``, the detail and the row count) in its own
-    transaction before handing the file over. ``build`` returns (CSV text, rows)."""
+    transaction before handing the file over. ``build`` returns (CSV text, rows).
+
+    Call it in the page's run: it captures this browser session's sign-in (as
+    ui/compliance_exports.py does, through ui.http_guard). Asked for after that
+    sign-in ended, no file is built; the request is refused and audited.
+    """
     engine = engine if engine is not None else get_engine()
+    session_id = session_socket.session_id()
+    drawn_for = http_guard.grant_of(session_id)
 
     def generate() -> str:
+        if drawn_for is None or http_guard.grant_of(session_id) != drawn_for:
+            with session_factory(engine)() as session:
+                audit.record(session, user.username, "access.denied", None, page="(export)",
+                             role=user.role, export=EXPORT_ACTION, what=what,
+                             reason="the file was asked for after the sign-in ended")
+                session.commit()
+            raise ExportRefused(f"{what}: not signed in any more")
         text, rows = build()
         with session_factory(engine)() as session:
-            audit.record(session, actor, EXPORT_ACTION, patient_ref, what=what, rows=rows,
-                         **dict(detail))
+            audit.record(session, user.username, EXPORT_ACTION, patient_ref, what=what,
+                         rows=rows, **dict(detail))
             session.commit()
         return text
 
@@ -82,7 +103,7 @@ def csv_download(label: str, *, key: str, file_name: str, user: CurrentUser, wha
     database session.
     """
     st.download_button(
-        label, audited_file(build, user.username, what, detail or {}), file_name, CSV,
+        label, audited_file(build, user, what, detail or {}), file_name, CSV,
         key=key, icon=":material/download:", on_click="ignore", disabled=disabled,
         help=help or "A CSV file that is safe to open in a spreadsheet; the download is "
                      "recorded in the audit log.")
