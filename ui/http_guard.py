@@ -82,6 +82,21 @@ def grant(session_id: str | None, role: str, token_hash: str) -> None:
     if session_id:
         with _lock:
             _grants[session_id] = Grant(role, token_hash)
+            crowded = len(_grants) > _PRUNE_ABOVE
+        if crowded:  # browsers closed without signing out leave grants behind
+            _prune()
+
+
+_PRUNE_ABOVE = 500
+
+
+def _prune() -> None:
+    with _lock:
+        ids = list(_grants)
+    dead = [sid for sid in ids if not _live(sid)]
+    with _lock:
+        for sid in dead:
+            _grants.pop(sid, None)
 
 
 def revoke(session_id: str | None) -> None:

@@ -28,9 +28,10 @@ SOCKET_KEY = "_kap_socket"  # Sec-WebSocket-Key of the connection the sign-in is
 def current_socket() -> str | None:
     """This run's connection key, or None without a browser (AppTest)."""
     try:
-        return st.context.headers.get("Sec-WebSocket-Key") or None
+        value = st.context.headers.get("Sec-WebSocket-Key")
     except Exception:  # noqa: BLE001 - no browser context
         return None
+    return value if isinstance(value, str) and value else None
 
 
 def _handshake_cookie(cookie_name: str) -> str | None:
