@@ -269,10 +269,16 @@ def grid_rows(container, expected: int = 0) -> list[list[str]]:
     return out
 
 
-def has_error(container) -> bool:
-    return container.locator("[data-testid='stAlertContentError'], "
-                             "[data-testid='stAlertContainer']").count() > 0 \
-        or container.get_by_text(re.compile("outside allowed range|Error:")).count() > 0
+def has_error(container, timeout_ms: int = 6000) -> bool:
+    """A message says what is wrong (the rerun that draws it may still be on its way)."""
+    message = container.locator(
+        "[data-testid='stAlertContentError'], [data-testid='stAlertContainer']").or_(
+        container.get_by_text(re.compile("outside allowed range|Error:")))
+    try:
+        message.first.wait_for(timeout=timeout_ms)
+        return True
+    except Exception:  # noqa: BLE001 - no message came
+        return False
 
 
 def confirm_dialog(page) -> bool:
