@@ -276,6 +276,8 @@ def test_add_patient_form(clinic, monkeypatch):
     assert "Patient C-77 added" in shown(at.success[0].value)
     picker = at.selectbox(key="rc_patient")
     assert picker.options[picker.index] == "Ada New · C-77"
+    # The form starts empty for the next patient: nothing typed for Ada stays.
+    assert [t.value for t in at.text_input if t.form_id.startswith("add_patient")] == ["", "", ""]
 
 
 def test_director_reassigns(clinic, monkeypatch):

@@ -280,18 +280,27 @@ def _reassign_form(user: CurrentUser, scope: RecordScope, patient: q.PatientForm
 
 
 def add_patient_form(user: CurrentUser) -> int | None:
-    """The 'new patient' form; returns the new patient's pk once saved."""
-    with st.form("add_patient", clear_on_submit=False):
+    """The 'new patient' form; returns the new patient's pk once saved.
+
+    Once a patient is added the form starts empty: its keys change with each patient
+    added (``np_round``), so nothing typed for the last one stays on screen.
+    """
+    added = st.session_state.get("np_round", 0)
+
+    def key(name: str) -> str:
+        return name if added == 0 else f"{name}_{added}"
+
+    with st.form(key("add_patient"), clear_on_submit=False):
         slots = FieldSlots()
-        chart = st.text_input("Chart number", key="np_chart")
+        chart = st.text_input("Chart number", key=key("np_chart"))
         slots.slot("patient_id")
-        first = st.text_input("First name", key="np_first")
+        first = st.text_input("First name", key=key("np_first"))
         slots.slot("first_name")
-        last = st.text_input("Last name", key="np_last")
+        last = st.text_input("Last name", key=key("np_last"))
         slots.slot("last_name")
-        born = date_field("Date of birth", value=None, key="np_born")
+        born = date_field("Date of birth", value=None, key=key("np_born"))
         slots.slot("date_of_birth")
-        intake = date_field("Intake date", value=clock.today(), key="np_intake")
+        intake = date_field("Intake date", value=clock.today(), key=key("np_intake"))
         slots.slot("intake_date")
         therapist_id = user.id
         if user.role == "medical_director":
@@ -299,9 +308,9 @@ def add_patient_form(user: CurrentUser) -> int | None:
                 options = therapists(session)
             therapist_id = st.selectbox("Primary therapist", [o.id for o in options],
                                         format_func={o.id: o.full_name for o in options}.get,
-                                        key="np_therapist")
+                                        key=key("np_therapist"))
         slots.slot("therapist_id")
-        intentions = st.text_area("Intentions (optional)", key="np_intentions")
+        intentions = st.text_area("Intentions (optional)", key=key("np_intentions"))
         slots.slot("intentions")
         if st.form_submit_button("Add patient", type="primary"):
             missing = {f: m for f, m, d in (
@@ -315,5 +324,6 @@ def add_patient_form(user: CurrentUser) -> int | None:
                          intentions=intentions, therapist_id=therapist_id)
             if saved:
                 flash(f"Patient {chart.strip()} added.")
+                st.session_state["np_round"] = added + 1
                 return saved.id
     return None
