@@ -323,6 +323,8 @@ class Walk:
     user: str | None = None
     counter: int = 0
     records_seen: set = field(default_factory=set)
+    # Patients whose details form holds a refused entry: it keeps what was typed.
+    typed_details: set = field(default_factory=set)
 
     def __post_init__(self) -> None:
         self.rng = Random(self.seed)
@@ -505,7 +507,7 @@ class Walk:
             def got():
                 return grid_rows(panel, len(want))
             self.same_rows(step, "scores", want, got(), got)
-        elif tab == "Patient":
+        elif tab == "Patient" and self.chart not in self.typed_details:
             for label, value in (("First name", form.first_name), ("Last name", form.last_name)):
                 box = panel.get_by_role("textbox", name=label, exact=True)
                 if box.count() and box.first.input_value() != value:
@@ -655,7 +657,11 @@ class Walk:
         settle(self.rc_page)
         if valid:
             self.verdict(step, owner=("p", shown_at_click), actions=actions, must_change=True)
+            if tab == "Patient":
+                self.typed_details.discard(shown_at_click)
         else:
+            if tab == "Patient":
+                self.typed_details.add(shown_at_click)
             self.verdict(step, owner=None)
             if not has_error(self.rc_panel()):
                 self.fail(step, "an invalid entry was not saved, but no message says what is wrong")
