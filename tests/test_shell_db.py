@@ -36,7 +36,11 @@ def test_sign_in_and_sign_out_work_on_each_database(engine):
     with session_factory(engine)() as session:
         row = session.scalar(select(AuthSession))
         assert row.ended_at is not None and row.end_reason == "signed out"
-        actions = list(session.scalars(select(AuditEvent.action).order_by(AuditEvent.id)))
+        # The landing page's list view is audited between the two (issue 15 item 8);
+        # what this test holds is the sign-in's own pair, in order.
+        actions = list(session.scalars(select(AuditEvent.action)
+                                       .where(AuditEvent.action.like("auth.%"))
+                                       .order_by(AuditEvent.id)))
         assert actions[-2:] == ["auth.login", "auth.logout"]
 
 
