@@ -244,7 +244,11 @@ def test_broken_form_entry_names_the_field_and_changes_nothing(clinic_engine, ca
             write(session, c)
         assert field in refused.value.errors, f"{case}: {refused.value.errors}"
         assert all(len(m) > 10 for m in refused.value.errors.values())
-        assert_unchanged(session, before)
+        # A chart number on file is refused neutrally and the attempt is audited,
+        # so a therapist cannot probe other caseloads unseen (issue 15 item 11).
+        audited = ("record.refused",) if case == "duplicate-chart" else ()
+        assert_unchanged(session, before, allowed_audit=audited)
+        assert before.new_audit_actions(session) == list(audited)
 
 
 @pytest.mark.parametrize("case, write, field", STAFF_CASES, ids=[c[0] for c in STAFF_CASES])
