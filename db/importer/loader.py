@@ -56,6 +56,12 @@ SPECS: dict[str, FileSpec] = {
 
 MAX_SERIES_NUMBER = 999
 SERIES_COMPARE = ("kind", "planned_infusions", "status")
+# Each file's natural key, as its audit events name it (the CSV's columns).
+AUDIT_KEYS = {"staff": ("username",), "patients": ("patient_id",),
+              "series": ("patient_id", "series"), "infusions": ("patient_id", "series", "date"),
+              "sessions": ("patient_id", "date", "kind"), "habits": ("patient_id", "habit"),
+              "habit_logs": ("patient_id", "habit", "date"),
+              "measures": ("patient_id", "instrument", "date")}
 THERAPIST_ROLE = "therapist"
 
 Progress = Callable[[str, int], None]
@@ -203,7 +209,8 @@ class _Run:
     def _writer(self, table_name: str, model, compare, lookup, on_insert=None) -> Writer:
         return Writer(self.session, model.__table__, compare, self.summary[table_name], lookup,
                       enabled=self.writing, on_insert=on_insert, write=self.write,
-                      trail=self.trail, action=f"import.{table_name}")
+                      trail=self.trail, action=f"import.{table_name}",
+                      key_names=AUDIT_KEYS[table_name])
 
     def _patient(self, row: _Row, column: str = "patient_id") -> tuple[str, int | None] | None:
         """The patient a row names, or None after reporting the problem."""
@@ -303,7 +310,7 @@ class _Run:
             self.staff[username] = (self.staff.get(username, (None, ""))[0], role)
             w.add(username, {"username": username, "full_name": full_name, "email": email,
                              "role": role, "active": True, "must_change_password": False,
-                             "created_at": _now()}, (None, {"username": username}))
+                             "created_at": _now()}, (None, (username,)))
         w.flush()
         self.summary.account_changes.extend(changes)
         # Demoting every admin would lock the clinic out of its own settings. The
@@ -388,7 +395,7 @@ class _Run:
             if pid not in self.patient_rows:
                 values["pseudonym"] = new_pseudonym(self.pseudonyms)
                 self.pseudonyms.add(values["pseudonym"])
-            w.add(pid, values, (pid, {"patient_id": pid}))
+            w.add(pid, values, (pid, (pid,)))
         w.flush()
 
     def _series_values(self, patient_db_id: int | None, number: int, kind: str = "induction",
@@ -419,7 +426,7 @@ class _Run:
             self.series.setdefault(key, None)
             if row.ok:
                 w.add(key, self._series_values(patient[1], number, kind, planned, status),
-                      (patient[0], {"patient_id": patient[0], "series": number}))
+                      (patient[0], (patient[0], number)))
         w.flush()
 
     def _series_for(self, row: _Row, patient: tuple[str, int | None], number: int,
@@ -442,8 +449,9 @@ class _Run:
             stmt = insert(TreatmentSeries.__table__).returning(TreatmentSeries.id)
             self.series[key] = self.session.execute(stmt, values).scalar_one()
             if self.trail is not None:
-                self.trail.records("import.series.add", [(patient[0], {
-                    "patient_id": patient[0], "series": number}, None, values)], SERIES_COMPARE)
+                self.trail.records("import.series.add", [(patient[0], (patient[0], number),
+                                                          None, values)],
+                                   SERIES_COMPARE, AUDIT_KEYS["series"])
         return self.series[key]
 
     def _load_infusions(self, rows: CsvFile, name: str) -> None:
@@ -473,7 +481,7 @@ class _Run:
                 w.add((series_id, when[0]), {"series_id": series_id, "date": when[0],
                                              "time": when[1], "status": status,
                                              "dose_mg_per_kg": dose, "route": route},
-                      (patient[0], {"patient_id": patient[0], "series": number, "date": when[0]}))
+                      (patient[0], (patient[0], number, when[0])))
             self._tick(name, rows.rows_done)
         w.flush()
 
@@ -515,7 +523,7 @@ class _Run:
                       {"patient_id": patient[1], "therapist_id": therapist_id, "date": when[0],
                        "time": when[1], "kind": kind, "status": status,
                        "duration_minutes": duration, "series_id": series_id},
-                      (patient[0], {"patient_id": patient[0], "date": when[0], "kind": kind}))
+                      (patient[0], (patient[0], when[0], kind)))
             self._tick(name, rows.rows_done)
         w.flush()
 
@@ -544,7 +552,7 @@ class _Run:
             if row.ok:
                 w.add(key, {"patient_id": patient[1], "name": habit, "target_per_week": target,
                             "start_date": start, "end_date": end},
-                      (patient[0], {"patient_id": patient[0], "habit": habit}))
+                      (patient[0], (patient[0], habit)))
         w.flush()
 
     def _load_habit_logs(self, rows: CsvFile, name: str) -> None:
@@ -591,7 +599,7 @@ class _Run:
             if ok and not problems.total:
                 habit_id = habits[key]
                 w.add((habit_id, day), {"habit_id": habit_id, "date": day, "completed": done},
-                      (pid, {"patient_id": pid, "habit": habit, "date": day}) if audited else None)
+                      (pid, (pid, habit, day)) if audited else None)
         w.flush()
 
     def _load_measures(self, rows: CsvFile, name: str) -> None:
@@ -621,8 +629,7 @@ class _Run:
                 w.add((patient[1], instrument, day), {"patient_id": patient[1],
                                                       "instrument": instrument, "date": day,
                                                       "score": score},
-                      (patient[0], {"patient_id": patient[0], "instrument": instrument,
-                                    "date": day}))
+                      (patient[0], (patient[0], instrument, day)))
             self._tick(name, rows.rows_done)
         w.flush()
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
+from datetime import date
 from functools import lru_cache
 from typing import Any
 
@@ -31,10 +32,26 @@ _COLUMNS = ("at", "actor", "action", "patient_ref", "detail")
 _PLACEHOLDER = {"qmark": "?", "format": "%s", "pyformat": "%s"}
 
 
-# Small: dates, habit names and flags repeat; chart numbers repeat only row after row.
-@lru_cache(maxsize=4096, typed=True)  # typed: True and 1 must not share "true"
 def _scalar(value: Any) -> str:
+    """One value as JSON; the common types without json.dumps, text through a small cache."""
+    kind = type(value)
+    if kind is str:
+        return _text(value)
+    if kind is bool:
+        return "true" if value else "false"
+    if value is None:
+        return "null"
+    if kind is int:
+        return str(value)
+    if kind is date:
+        return f'"{value.isoformat()}"'
     return json.dumps(value, default=str)
+
+
+# Chart numbers and habit names repeat row after row; a small cache is enough.
+@lru_cache(maxsize=1024)
+def _text(value: str) -> str:
+    return json.dumps(value)
 
 
 def encode(values: dict[str, Any]) -> str:
@@ -67,22 +84,23 @@ class Trail:
         detail["run"] = self.run
         self._append(action, patient_ref, json.dumps(detail, default=str, sort_keys=True))
 
-    def records(self, action: str, events: Iterable[tuple[str | None, dict, dict | None, dict]],
-                columns: tuple[str, ...]) -> None:
+    def records(self, action: str, events: Iterable[tuple[str | None, tuple, dict | None, dict]],
+                columns: tuple[str, ...], key_names: tuple[str, ...]) -> None:
         """Row events ``(patient_ref, key, before, after)``; ``before`` None for a new row.
 
-        ``before`` and ``after`` hold ``columns`` (the compared values) only.
+        ``key`` holds the values of ``key_names`` (a tuple: a batch of dicts costs
+        more memory than the batch of rows); ``before`` and ``after`` hold
+        ``columns`` (the compared values) only.
         """
         at, actor, run, rows = self._now(), self.actor, self.run, self.rows
         names = sorted(columns)
-        key_names: list[str] | None = None
+        order = sorted(range(len(key_names)), key=key_names.__getitem__)
+        labels = [f'"{key_names[i]}": ' for i in order]
         scalar = _scalar
         for patient_ref, key, before, after in events:
-            if key_names is None:
-                key_names = sorted(key)
             old = "null" if before is None else _pairs(names, before)
             new = "{" + ", ".join(f'"{n}": {scalar(after[n])}' for n in names) + "}"
-            keyed = "{" + ", ".join(f'"{n}": {scalar(key[n])}' for n in key_names) + "}"
+            keyed = "{" + ", ".join(label + scalar(key[i]) for label, i in zip(labels, order)) + "}"
             rows.append((at, actor, action, patient_ref,
                          f'{{"after": {new}, "before": {old}, "key": {keyed}, "run": "{run}"}}'))
         if len(rows) >= MAX_BUFFERED:

@@ -25,8 +25,9 @@ RANGE_SLACK = 4
 
 Existing = dict[Hashable, tuple[int, dict[str, Any]]]
 Lookup = Callable[[list[Hashable]], Existing]
-# Who a row's audit event names: (patient chart number or None, natural key as in the CSV).
-Ref = tuple[str | None, dict[str, Any]]
+# Who a row's audit event names: (patient chart number or None, the values of the
+# natural key as in the CSV, in the order of the writer's ``key_names``).
+Ref = tuple[str | None, tuple]
 
 
 class Writer:
@@ -43,7 +44,8 @@ class Writer:
     def __init__(self, session: Session, table: Table, compare: Iterable[str],
                  counts: TableCounts, lookup: Lookup, *, enabled: Callable[[], bool],
                  on_insert: Callable[[Hashable, int], None] | None = None,
-                 write: bool = True, trail: Trail | None = None, action: str = "") -> None:
+                 write: bool = True, trail: Trail | None = None, action: str = "",
+                 key_names: tuple[str, ...] = ()) -> None:
         self.session = session
         self.table = table
         self.compare = tuple(compare)
@@ -54,6 +56,7 @@ class Writer:
         self.write = write
         self.trail = trail
         self.action = action
+        self.key_names = key_names
         self.pending: list[tuple[Hashable, dict[str, Any], Ref | None]] = []
         values = {c: bindparam(f"v_{c}") for c in self.compare}
         if "version" in table.c:
@@ -109,9 +112,9 @@ class Writer:
             self.session.execute(self._update, updates)
         if self.trail is not None:
             if added:
-                self.trail.records(f"{self.action}.add", added, compare)
+                self.trail.records(f"{self.action}.add", added, compare, self.key_names)
             if changed:
-                self.trail.records(f"{self.action}.change", changed, compare)
+                self.trail.records(f"{self.action}.change", changed, compare, self.key_names)
             self.trail.flush()
 
 
