@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import streamlit as st
 
-from db.protocol import LIMITS, SettingsConflict, SettingsError, load_settings, update_settings
+from db.protocol import LIMITS, SettingsConflict, SettingsError
 from ui.access import require_page_access
-from ui.database import db_session
 from ui.forms import FieldSlots, changed_views
 from ui.pages import title_for
+from ui.protocol_settings_data import current_settings, save_settings
 
 SHOWN_KEY = "protocol_settings_shown"  # the settings the form was filled from
 NOTICE_KEY = "protocol_settings_notice"
@@ -17,8 +17,7 @@ NOTICE_KEY = "protocol_settings_notice"
 user = require_page_access(__file__)
 st.title(title_for(__file__, user.role))
 
-with db_session() as session:
-    current = load_settings(session)
+current = current_settings()
 shown = st.session_state.setdefault(SHOWN_KEY, current)
 
 notice = st.session_state.pop(NOTICE_KEY, None)
@@ -66,12 +65,9 @@ with form_column.form("protocol_settings"):
 
 if submitted:
     try:
-        with db_session() as session:
-            saved = update_settings(session, user.username, shown.version, **typed)
-            session.commit()
+        saved = save_settings(user.username, shown.version, **typed)
     except SettingsConflict:
-        with db_session() as session:
-            st.session_state[SHOWN_KEY] = load_settings(session)
+        st.session_state[SHOWN_KEY] = current_settings()
         st.session_state[NOTICE_KEY] = (
             "conflict", "Someone else saved the protocol settings while you were editing, so "
                         "your change was not saved. Their values are shown below; make your "
