@@ -1,5 +1,7 @@
 """Issue 15 item 7, at the unit: a deferred export is audited when the file is made, never on
 drawing the button, and is refused (and audited) once the sign-in that drew it has ended.
+One rule for every deferred file (ui.downloads.audited_file): the compliance files and the
+tables' CSVs.
 The same over a real server and websocket: tests/reliability/test_attacks_http.py."""
 from __future__ import annotations
 
@@ -10,7 +12,7 @@ from sqlalchemy import select
 
 from db.engine import session_factory
 from db.models import AuditEvent
-from ui import compliance_exports, http_guard, session_socket
+from ui import downloads, http_guard, session_socket
 from ui.access import CurrentUser
 
 SESSION = "test-browser-session"
@@ -24,7 +26,6 @@ def _events(engine, action: str) -> list[dict]:
 
 @pytest.fixture
 def drawn(engine, monkeypatch):
-    monkeypatch.setattr(compliance_exports, "get_engine", lambda: engine)
     monkeypatch.setattr(session_socket, "session_id", lambda: SESSION)
     http_guard.grant(SESSION, "medical_director", "hash-of-the-sign-in-cookie")
     user = CurrentUser(7, "director", "Dr Dee", "medical_director")
@@ -34,8 +35,9 @@ def drawn(engine, monkeypatch):
         made.append(1)
         return "patient_id,series\n"
 
-    yield compliance_exports.audited_file(build, user, "export.csv", what="compliance series",
-                                          scope="whole clinic"), made
+    yield downloads.audited_file(lambda: (build(), {}), user, "export.csv",
+                                 {"what": "compliance series", "scope": "whole clinic"},
+                                 engine=engine), made
     http_guard.revoke(SESSION)
 
 
@@ -55,7 +57,7 @@ def test_after_the_sign_in_ends_the_file_is_refused_and_audited(engine, drawn, a
     http_guard.revoke(SESSION)
     if after == "signed in again":  # a new sign-in does not revive a button of the old one
         http_guard.grant(SESSION, "medical_director", "hash-of-another-cookie")
-    with pytest.raises(compliance_exports.ExportRefused):
+    with pytest.raises(downloads.ExportRefused):
         make()
     assert made == [] and _events(engine, "export.csv") == []
     denied = _events(engine, "access.denied")

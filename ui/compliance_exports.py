@@ -1,4 +1,5 @@
-"""Download buttons for the compliance page (the tables' CSVs are ui/downloads.py's).
+"""Download buttons for the compliance page (the tables' CSVs, and the rule every
+deferred file follows, are ui/downloads.py's).
 
 Files are built only when the browser asks for one (Streamlit runs a
 callable ``data`` on its own thread), so a page view never pays for an export.
@@ -20,51 +21,24 @@ from typing import TypeVar
 
 import streamlit as st
 
-from db import audit
 from db.engine import session_factory
 from db.exports.compliance_csv import exceptions_csv, series_csv
 from db.exports.compliance_pdf import ReportContext, build_compliance_pdf
 from db.protocol import ProtocolConfig
 from db.queries.compliance import PeriodReport, TrendPoint
-from ui import http_guard, session_socket
 from ui.access import CurrentUser
 from ui.compliance_view import chart_png
 from ui.database import get_engine
+from ui.downloads import CSV, audited_file
 
-CSV = "text/csv"
 T = TypeVar("T")
 
 
-class ExportRefused(PermissionError):
-    """The browser session that drew the button is no longer signed in as its user."""
-
-
-def audited_file(build: Callable[[], T], user: CurrentUser, action: str,
-                 **detail: object) -> Callable[[], T]:
-    """``build`` as a deferred download: audited when the file is made, refused once signed out.
-
-    Call it in the page's run (it captures this browser session's sign-in);
-    Streamlit calls the result later, on its own thread.
-    """
-    engine = get_engine()
-    session_id = session_socket.session_id()
-    drawn_for = http_guard.grant_of(session_id)
-
-    def make() -> T:
-        if drawn_for is None or http_guard.grant_of(session_id) != drawn_for:
-            with session_factory(engine)() as session:
-                audit.record(session, user.username, "access.denied", None, page="(export)",
-                             role=user.role, export=action,
-                             reason="the file was asked for after the sign-in ended", **detail)
-                session.commit()
-            raise ExportRefused(f"{action}: not signed in any more")
-        data = build()
-        with session_factory(engine)() as session:
-            audit.record(session, user.username, action, None, **detail)
-            session.commit()
-        return data
-
-    return make
+def _audited(build: Callable[[], T], user: CurrentUser, action: str, engine,
+             **detail: object) -> Callable[[], T]:
+    """``build`` as a deferred download under ui.downloads' rule: audited when the file
+    is made, refused (and audited) once the sign-in that drew the button has ended."""
+    return audited_file(lambda: (build(), {}), user, action, detail, engine=engine)
 
 
 def compliance_downloads(report: PeriodReport, points: Sequence[TrendPoint],
@@ -93,13 +67,13 @@ def compliance_downloads(report: PeriodReport, points: Sequence[TrendPoint],
     c1, c2, c3 = st.columns(3)
     c1.download_button(
         "Exceptions (CSV)",
-        audited_file(exceptions_file, user, "export.csv", what="compliance exceptions",
+        _audited(exceptions_file, user, "export.csv", engine, what="compliance exceptions",
                      rows=len(report.exceptions), **common),
         f"{stem}-exceptions.csv", CSV,
         icon=":material/table_view:", width="stretch", key="dl_exceptions")
     c2.download_button(
         "All series (CSV)",
-        audited_file(series_file, user, "export.csv", what="compliance series",
+        _audited(series_file, user, "export.csv", engine, what="compliance series",
                      as_of=str(as_of), **common),
         f"compliance-series-as-of-{as_of}.csv", CSV,
         icon=":material/table_view:", width="stretch", key="dl_series",
@@ -107,6 +81,6 @@ def compliance_downloads(report: PeriodReport, points: Sequence[TrendPoint],
              f"`python -m db report compliance --as-of {as_of}`.")
     c3.download_button(
         "Report (PDF)",
-        audited_file(pdf_file, user, "export.pdf", what="compliance report", **common),
+        _audited(pdf_file, user, "export.pdf", engine, what="compliance report", **common),
         f"{stem}.pdf", "application/pdf", type="primary",
         icon=":material/picture_as_pdf:", width="stretch", key="dl_pdf")

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 import streamlit as st
 
@@ -60,35 +60,40 @@ class ExportRefused(PermissionError):
     """The browser session that drew the button is no longer signed in as its user."""
 
 
-def audited_file(build: Callable[[], tuple[str, int]], user: CurrentUser, what: str,
-                 detail: Mapping[str, Any], patient_ref: str | None = None,
-                 engine=None) -> Callable[[], str]:
-    """A callable for ``st.download_button(data=...)``: builds the file, then writes
-    its ``export.csv`` event (``what``, the detail and the row count) in its own
-    transaction before handing the file over. ``build`` returns (CSV text, rows).
+T = TypeVar("T")
 
-    Call it in the page's run: it captures this browser session's sign-in (as
-    ui/compliance_exports.py does, through ui.http_guard). Asked for after that
-    sign-in ended, no file is built; the request is refused and audited.
+
+def audited_file(build: Callable[[], tuple[T, Mapping[str, Any]]], user: CurrentUser,
+                 action: str, detail: Mapping[str, Any], *, patient_ref: str | None = None,
+                 engine=None) -> Callable[[], T]:
+    """A callable for ``st.download_button(data=...)``, for every deferred file the app
+    serves (these tables' CSVs, the compliance CSVs and PDF): builds the file, then
+    writes its ``action`` event (``detail`` and what ``build`` adds, such as the row
+    count) in its own transaction before handing the file over. ``build`` returns
+    (the file, detail to add).
+
+    Call it in the page's run: it captures this browser session's sign-in (through
+    ui.http_guard). Asked for after that sign-in ended, or under another sign-in,
+    no file is built; the request is refused and audited as ``access.denied``.
     """
     engine = engine if engine is not None else get_engine()
     session_id = session_socket.session_id()
     drawn_for = http_guard.grant_of(session_id)
+    detail = dict(detail)
 
-    def generate() -> str:
+    def generate() -> T:
         if drawn_for is None or http_guard.grant_of(session_id) != drawn_for:
             with session_factory(engine)() as session:
                 audit.record(session, user.username, "access.denied", None, page="(export)",
-                             role=user.role, export=EXPORT_ACTION, what=what,
-                             reason="the file was asked for after the sign-in ended")
+                             role=user.role, export=action,
+                             reason="the file was asked for after the sign-in ended", **detail)
                 session.commit()
-            raise ExportRefused(f"{what}: not signed in any more")
-        text, rows = build()
+            raise ExportRefused(f"{action}: not signed in any more")
+        data, added = build()
         with session_factory(engine)() as session:
-            audit.record(session, user.username, EXPORT_ACTION, patient_ref, what=what,
-                         rows=rows, **dict(detail))
+            audit.record(session, user.username, action, patient_ref, **{**detail, **added})
             session.commit()
-        return text
+        return data
 
     return generate
 
@@ -102,8 +107,13 @@ def csv_download(label: str, *, key: str, file_name: str, user: CurrentUser, wha
     touch Streamlit; give it the values it needs (its closure) and open its own
     database session.
     """
+    def counted() -> tuple[str, dict[str, int]]:
+        text, rows = build()
+        return text, {"rows": rows}
+
     st.download_button(
-        label, audited_file(build, user, what, detail or {}), file_name, CSV,
+        label, audited_file(counted, user, EXPORT_ACTION, {"what": what, **(detail or {})}),
+        file_name, CSV,
         key=key, icon=":material/download:", on_click="ignore", disabled=disabled,
         help=help or "A CSV file that is safe to open in a spreadsheet; the download is "
                      "recorded in the audit log.")
