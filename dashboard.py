@@ -20,11 +20,16 @@ if __name__ == "__main__":
     from ui.database import DatabaseUnavailable, guard_database, is_outage, show_outage
     from ui.demo_setup import create_demo_clinic, demo_clinic_missing
     from ui.pages import hidden_for, pages_for, title_for
+    from ui.return_to import gate_routes, remember, take
     from ui.session import SignIn
 
 
-def only_page(render, title: str, icon: str) -> None:
-    page = st.navigation([st.Page(render, title=title, icon=icon)], position="sidebar")
+def only_page(render, title: str, icon: str, *, keep_request: bool = False) -> None:
+    # Under every registered page's URL too, so a link opened now never shows
+    # Streamlit's "Page not found" (issue 19); the sign-in keeps what it asked for.
+    page = st.navigation(gate_routes(render, title, icon), position="sidebar")
+    if keep_request:
+        remember(page)
     with guard_database():
         page.run()
 
@@ -54,7 +59,8 @@ def main() -> None:
             gate.write_cookie()
 
     if signed_in is None:
-        only_page(gate_pages.sign_in_page(gate, demo=demo), "Sign in", ":material/login:")
+        only_page(gate_pages.sign_in_page(gate, demo=demo), "Sign in", ":material/login:",
+                  keep_request=True)
         return
 
     if signed_in.must_change_password:
@@ -70,6 +76,7 @@ def main() -> None:
         + [st.Page(path, title=title_for(path, role), visibility="hidden") for path in hidden_for(role)],
         position="sidebar",
     )
+    take(page)  # the page and patient asked for before signing in, once
     if demo:
         layout.demo_badge()
     with guard_database():
