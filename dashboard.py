@@ -99,6 +99,14 @@ def run() -> None:
 if __name__ == "__main__":  # a browser's run (Streamlit runs the script as __main__)
     run()
 else:  # imported by `streamlit run` (uvicorn) to find the server app
+    from streamlit.runtime.pages_manager import PagesManager
+
     from ui.http_guard import middleware
 
+    # Because pages/ sits beside this file, Streamlit starts in its old "pages
+    # folder" mode until some session calls st.navigation: the first visitor of a
+    # fresh server who opened a link such as /patient?patient=... got that page
+    # file run without this script (no sign-in, every page listed). This app
+    # always routes through st.navigation, so switch that mode off from the start.
+    PagesManager.uses_pages_directory = False
     app = st.App(__file__, middleware=middleware())
