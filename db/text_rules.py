@@ -12,6 +12,11 @@ from __future__ import annotations
 
 import re
 
+from .limits import IDENTIFIER_MAX
+
+__all__ = ["IDENTIFIER_MAX", "control_character_problem", "identifier_problem",
+           "storable_identifier"]
+
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 _CONTROL_MULTILINE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 
@@ -26,8 +31,7 @@ def control_character_problem(value: str, *, multiline: bool = False) -> str | N
 
 
 # --- identifiers: chart numbers and usernames (issue 15) ------------------------------------
-#: The longest chart number or username the database holds (String(64) columns).
-IDENTIFIER_MAX = 64
+# The longest chart number or username the database holds: IDENTIFIER_MAX, from db.limits.
 
 
 def identifier_problem(value: str, *, max_length: int = IDENTIFIER_MAX) -> str | None:

@@ -19,6 +19,13 @@ from sqlalchemy.orm import Session
 
 from .. import clock
 from .. import staff as staff_rules
+from ..limits import (
+    HABIT_TARGET_PER_WEEK,
+    IDENTIFIER_MAX,
+    NAME_MAX,
+    PLANNED_INFUSIONS,
+    SESSION_DURATION_MINUTES,
+)
 from ..models import (
     INFUSION_STATUSES, INSTRUMENT_MAX, ROLES, ROUTES, SERIES_KINDS, SERIES_STATUSES,
     SESSION_KINDS, SESSION_STATUSES, Habit, HabitLog, Infusion, OutcomeMeasure, Patient,
@@ -344,7 +351,7 @@ class _Run:
         seen: dict[str, int] = {}
         for line, values in rows:
             row = _Row(self, name, line, values)
-            pid = row.get("patient_id", f.text, max_len=64)
+            pid = row.get("patient_id", f.text, max_len=IDENTIFIER_MAX)
             if pid is not _BAD:
                 if pid in seen:
                     row.problem("patient_id", f"{pid!r} appears twice in this file (also on line "
@@ -352,8 +359,8 @@ class _Run:
                     pid = _BAD
                 else:
                     seen[pid] = line
-            first = row.get("first_name", f.text, max_len=100)
-            last = row.get("last_name", f.text, max_len=100)
+            first = row.get("first_name", f.text, max_len=NAME_MAX)
+            last = row.get("last_name", f.text, max_len=NAME_MAX)
             dob = row.get("date_of_birth", f.day)
             if dob is not _BAD and dob > self.today:
                 row.problem("date_of_birth", f"{dob.isoformat()} is in the future")
@@ -412,7 +419,8 @@ class _Run:
             patient = self._patient(row)
             number = row.get("series", f.whole, 1, MAX_SERIES_NUMBER, what="a series number")
             kind = row.get("kind", f.choice, SERIES_KINDS) if row.raw("kind") else "induction"
-            planned = (row.get("planned_infusions", f.whole, 1, 30, what="a number of infusions")
+            planned = (row.get("planned_infusions", f.whole, *PLANNED_INFUSIONS,
+                               what="a number of infusions")
                        if row.raw("planned_infusions") else None)
             status = row.get("status", f.choice, SERIES_STATUSES) if row.raw("status") else "active"
             if patient is None or number is _BAD:
@@ -498,7 +506,8 @@ class _Run:
             when = row.get("date", f.when)
             kind = row.get("kind", f.choice, SESSION_KINDS)
             status = row.get("status", f.choice, SESSION_STATUSES)
-            duration = (row.get("duration_minutes", f.whole, 1, 600, what="minutes")
+            duration = (row.get("duration_minutes", f.whole, *SESSION_DURATION_MINUTES,
+                                what="minutes")
                         if row.raw("duration_minutes") else None)
             if patient is None:
                 continue
@@ -534,8 +543,8 @@ class _Run:
         for line, values in rows:
             row = _Row(self, name, line, values)
             patient = self._patient(row)
-            habit = row.get("habit", f.text, max_len=100)
-            target = row.get("target_per_week", f.whole, 1, 7, what="days per week")
+            habit = row.get("habit", f.text, max_len=NAME_MAX)
+            target = row.get("target_per_week", f.whole, *HABIT_TARGET_PER_WEEK, what="days per week")
             start = row.get("start_date", f.day)
             end = row.get("end_date", f.day) if row.raw("end_date") else None
             if end not in (None, _BAD) and start is not _BAD and end < start:

@@ -6,6 +6,15 @@ from datetime import datetime
 from sqlalchemy import CheckConstraint, DateTime, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from ..limits import (
+    DEFAULT_GRACE_DAYS,
+    DEFAULT_MIN_INTEGRATION_SESSIONS,
+    DEFAULT_PLANNED_INFUSIONS,
+    GRACE_DAYS,
+    IDENTIFIER_MAX,
+    MIN_INTEGRATION_SESSIONS,
+    PLANNED_INFUSIONS,
+)
 from .base import Base
 
 
@@ -15,17 +24,18 @@ class ProtocolSettings(Base):
     __tablename__ = "protocol_settings"
     __table_args__ = (
         CheckConstraint("id = 1", name="single_row"),
-        CheckConstraint("min_integration_sessions BETWEEN 0 AND 20", name="min_integration"),
-        CheckConstraint("grace_days BETWEEN 0 AND 90", name="grace_days"),
-        CheckConstraint("default_planned_infusions BETWEEN 1 AND 30", name="default_planned"),
+        CheckConstraint(MIN_INTEGRATION_SESSIONS.sql("min_integration_sessions"),
+                        name="min_integration"),
+        CheckConstraint(GRACE_DAYS.sql("grace_days"), name="grace_days"),
+        CheckConstraint(PLANNED_INFUSIONS.sql("default_planned_infusions"), name="default_planned"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True, default=1)
-    min_integration_sessions: Mapped[int] = mapped_column(default=2)
-    grace_days: Mapped[int] = mapped_column(default=7)
-    default_planned_infusions: Mapped[int] = mapped_column(default=6)
+    min_integration_sessions: Mapped[int] = mapped_column(default=DEFAULT_MIN_INTEGRATION_SESSIONS)
+    grace_days: Mapped[int] = mapped_column(default=DEFAULT_GRACE_DAYS)
+    default_planned_infusions: Mapped[int] = mapped_column(default=DEFAULT_PLANNED_INFUSIONS)
     updated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    updated_by: Mapped[str | None] = mapped_column(String(64))
+    updated_by: Mapped[str | None] = mapped_column(String(IDENTIFIER_MAX))
     version: Mapped[int] = mapped_column(Integer, default=1)
 
     __mapper_args__ = {"version_id_col": version}
@@ -47,9 +57,9 @@ class AuditEvent(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    actor: Mapped[str] = mapped_column(String(64))
-    action: Mapped[str] = mapped_column(String(64), index=True)
+    actor: Mapped[str] = mapped_column(String(IDENTIFIER_MAX))
+    action: Mapped[str] = mapped_column(String(IDENTIFIER_MAX), index=True)
     # The patient's chart number, when the event concerns one patient.
-    patient_ref: Mapped[str | None] = mapped_column(String(64))
+    patient_ref: Mapped[str | None] = mapped_column(String(IDENTIFIER_MAX))
     # JSON text: values before and after, the page viewed, the reason refused...
     detail: Mapped[str] = mapped_column(Text, default="{}")

@@ -6,6 +6,7 @@ from datetime import date
 from sqlalchemy import CheckConstraint, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
+from ..limits import HABIT_TARGET_PER_WEEK, NAME_MAX
 from .base import Base
 
 
@@ -13,13 +14,13 @@ class Habit(Base):
     __tablename__ = "habit"
     __table_args__ = (
         UniqueConstraint("patient_id", "name", name="uq_habit_patient_name"),
-        CheckConstraint("target_per_week BETWEEN 1 AND 7", name="target_per_week"),
+        CheckConstraint(HABIT_TARGET_PER_WEEK.sql("target_per_week"), name="target_per_week"),
         CheckConstraint("end_date IS NULL OR end_date >= start_date", name="end_after_start"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     patient_id: Mapped[int] = mapped_column(ForeignKey("patient.id", ondelete="CASCADE"))
-    name: Mapped[str] = mapped_column(String(100))
+    name: Mapped[str] = mapped_column(String(NAME_MAX))
     target_per_week: Mapped[int]
     start_date: Mapped[date]
     end_date: Mapped[date | None]

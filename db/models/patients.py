@@ -18,6 +18,13 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
+from ..limits import (
+    DEFAULT_PLANNED_INFUSIONS,
+    IDENTIFIER_MAX,
+    NAME_MAX,
+    PLANNED_INFUSIONS,
+    SESSION_DURATION_MINUTES,
+)
 from .base import Base, enum_check
 
 SERIES_KINDS = ("induction", "booster")
@@ -33,11 +40,11 @@ class Patient(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     # The clinic's chart number: identifying, never shown on the team screen.
-    patient_id: Mapped[str] = mapped_column(String(64), unique=True)
+    patient_id: Mapped[str] = mapped_column(String(IDENTIFIER_MAX), unique=True)
     # A short random code for places that must not identify the patient.
     pseudonym: Mapped[str] = mapped_column(String(12), unique=True)
-    first_name: Mapped[str] = mapped_column(String(100))
-    last_name: Mapped[str] = mapped_column(String(100))
+    first_name: Mapped[str] = mapped_column(String(NAME_MAX))
+    last_name: Mapped[str] = mapped_column(String(NAME_MAX))
     date_of_birth: Mapped[date]
     therapist_id: Mapped[int] = mapped_column(ForeignKey("staff.id"), index=True)
     intake_date: Mapped[date]
@@ -54,14 +61,14 @@ class TreatmentSeries(Base):
         CheckConstraint("number >= 1", name="number"),
         CheckConstraint(enum_check("kind", SERIES_KINDS), name="kind"),
         CheckConstraint(enum_check("status", SERIES_STATUSES), name="status"),
-        CheckConstraint("planned_infusions BETWEEN 1 AND 30", name="planned_infusions"),
+        CheckConstraint(PLANNED_INFUSIONS.sql("planned_infusions"), name="planned_infusions"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     patient_id: Mapped[int] = mapped_column(ForeignKey("patient.id", ondelete="CASCADE"))
     number: Mapped[int]
     kind: Mapped[str] = mapped_column(String(16), default="induction")
-    planned_infusions: Mapped[int] = mapped_column(default=6)
+    planned_infusions: Mapped[int] = mapped_column(default=DEFAULT_PLANNED_INFUSIONS)
     status: Mapped[str] = mapped_column(String(16), default="active")
     discontinued_reason: Mapped[str | None] = mapped_column(Text)
     version: Mapped[int] = mapped_column(Integer, default=1)
@@ -105,7 +112,8 @@ class TherapySession(Base):
         CheckConstraint(enum_check("kind", SESSION_KINDS), name="kind"),
         CheckConstraint(enum_check("status", SESSION_STATUSES), name="status"),
         CheckConstraint(
-            "duration_minutes IS NULL OR duration_minutes BETWEEN 1 AND 600", name="duration"
+            "duration_minutes IS NULL OR " + SESSION_DURATION_MINUTES.sql("duration_minutes"),
+            name="duration"
         ),
         Index("ix_therapy_session_therapist_id_date", "therapist_id", "date"),
         Index("ix_therapy_session_date", "date"),

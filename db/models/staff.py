@@ -15,6 +15,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
+from ..limits import IDENTIFIER_MAX
 from .base import Base, enum_check
 
 ROLES = ("therapist", "medical_director", "admin", "team_screen")
@@ -25,7 +26,7 @@ class Staff(Base):
     __table_args__ = (CheckConstraint(enum_check("role", ROLES), name="role"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    username: Mapped[str] = mapped_column(String(64), unique=True)
+    username: Mapped[str] = mapped_column(String(IDENTIFIER_MAX), unique=True)
     full_name: Mapped[str] = mapped_column(String(200))
     email: Mapped[str | None] = mapped_column(String(254))
     role: Mapped[str] = mapped_column(String(32))
@@ -57,7 +58,7 @@ class LoginThrottle(Base):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    username: Mapped[str] = mapped_column(String(64))
+    username: Mapped[str] = mapped_column(String(IDENTIFIER_MAX))
     address: Mapped[str] = mapped_column(String(64))
     # Failures counted in the current streak (or window, for ANY_ACCOUNT).
     failures: Mapped[int] = mapped_column(Integer, default=0)

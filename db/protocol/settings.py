@@ -13,23 +13,31 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from .. import audit
+from ..limits import (
+    DEFAULT_GRACE_DAYS,
+    DEFAULT_MIN_INTEGRATION_SESSIONS,
+    DEFAULT_PLANNED_INFUSIONS,
+    GRACE_DAYS,
+    MIN_INTEGRATION_SESSIONS,
+    PLANNED_INFUSIONS,
+)
 from ..models import ProtocolSettings
 
 
 @dataclass(frozen=True)
 class ProtocolConfig:
-    min_integration_sessions: int = 2
-    grace_days: int = 7
-    default_planned_infusions: int = 6
+    min_integration_sessions: int = DEFAULT_MIN_INTEGRATION_SESSIONS
+    grace_days: int = DEFAULT_GRACE_DAYS
+    default_planned_infusions: int = DEFAULT_PLANNED_INFUSIONS
     version: int = 1
 
 
-# Inclusive ranges; the same as the CHECK constraints on protocol_settings, so a
-# user hears a plain sentence instead of a database error.
+# Inclusive ranges (db.limits, from which the CHECK constraints on protocol_settings
+# are built too), so a user hears a plain sentence instead of a database error.
 LIMITS: dict[str, tuple[int, int]] = {
-    "min_integration_sessions": (0, 20),
-    "grace_days": (0, 90),
-    "default_planned_infusions": (1, 30),
+    "min_integration_sessions": MIN_INTEGRATION_SESSIONS,
+    "grace_days": GRACE_DAYS,
+    "default_planned_infusions": PLANNED_INFUSIONS,
 }
 
 LABELS = {
@@ -100,8 +108,10 @@ def update_settings(session: Session, actor: str, expected_version: int,
     clean = validate(changes)
     row = session.get(ProtocolSettings, 1, populate_existing=True)
     if row is None:
-        row = ProtocolSettings(id=1, min_integration_sessions=2, grace_days=7,
-                               default_planned_infusions=6)
+        defaults = ProtocolConfig()
+        row = ProtocolSettings(id=1, min_integration_sessions=defaults.min_integration_sessions,
+                               grace_days=defaults.grace_days,
+                               default_planned_infusions=defaults.default_planned_infusions)
         session.add(row)
         session.flush()
     if row.version != expected_version:

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from .. import audit, clock
+from ..limits import HABIT_TARGET_PER_WEEK, NAME_MAX
 from ..models import Habit, HabitLog
 from ..protocol import monday
 from .common import (
@@ -29,7 +30,7 @@ from .common import (
 from .sessions import Saved
 
 HABIT_FIELDS = ("name", "target_per_week", "start_date", "end_date")
-MAX_NAME_CHARS = 100
+MAX_NAME_CHARS = NAME_MAX
 
 
 def _snapshot(row: Habit) -> dict:
@@ -53,8 +54,9 @@ def add_habit(session: Session, actor: ActorLike, patient_pk: int, *, name: str,
         if named and session.scalar(select(Habit.id).where(Habit.patient_id == patient.id,
                                                            Habit.name == name)) is not None:
             errors.add(*duplicate)
-        if not 1 <= target_per_week <= 7:
-            errors.add("target_per_week", "The weekly target is 1 to 7 days.")
+        if not HABIT_TARGET_PER_WEEK.holds(target_per_week):
+            errors.add("target_per_week", f"The weekly target is {HABIT_TARGET_PER_WEEK.low} to "
+                                          f"{HABIT_TARGET_PER_WEEK.high} days.")
         check_not_before_intake(errors, "start_date", start_date, patient)
         check_not_too_far(errors, "start_date", start_date)
         errors.raise_if_any()

@@ -8,6 +8,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from .. import audit, clock
+from ..limits import MAX_BOOKED_AT_ONCE, PLANNED_INFUSIONS
 from ..models import ROUTES, SERIES_KINDS, Infusion, TreatmentSeries
 from ..protocol.settings import load_settings
 from .common import (
@@ -60,8 +61,9 @@ def start_series(session: Session, actor: ActorLike, patient_pk: int, *, kind: s
         errors = Errors()
         if kind not in SERIES_KINDS:
             errors.add("kind", "Choose induction or booster.")
-        if not 1 <= planned <= 30:
-            errors.add("planned_infusions", "Planned infusions must be between 1 and 30.")
+        if not PLANNED_INFUSIONS.holds(planned):
+            errors.add("planned_infusions",
+                       f"Planned infusions must be between {PLANNED_INFUSIONS.words}.")
         errors.raise_if_any()
         number = (session.scalar(select(func.max(TreatmentSeries.number))
                                  .where(TreatmentSeries.patient_id == patient.id)) or 0) + 1
@@ -118,8 +120,8 @@ def schedule_series_infusions(session: Session, actor: ActorLike, series_id: int
         if count < 1:
             errors.add("count", "Book at least one infusion." if asked is not None
                        else "This series already has all its planned infusions booked.")
-        elif count > 30:
-            errors.add("count", "At most 30 infusions can be booked at once.")
+        elif count > MAX_BOOKED_AT_ONCE:
+            errors.add("count", f"At most {MAX_BOOKED_AT_ONCE} infusions can be booked at once.")
         if weeks not in (1, 2, 3, 4):
             errors.add("weeks", "Spread the infusions over 1 to 4 weeks.")
         if start < clock.today():

@@ -7,6 +7,7 @@ from sqlalchemy import func, select, union_all, update
 from sqlalchemy.orm import Session
 
 from .. import audit, clock
+from ..limits import IDENTIFIER_MAX, NAME_MAX
 from ..models import Infusion, OutcomeMeasure, Patient, Staff, TherapySession, TreatmentSeries
 from ..pseudonyms import new_pseudonym
 from ..text_rules import control_character_problem
@@ -30,8 +31,8 @@ from .sessions import Saved
 
 PATIENT_FIELDS = ("patient_id", "first_name", "last_name", "date_of_birth", "therapist_id",
                   "intake_date", "intentions")
-MAX_NAME_CHARS = 100
-MAX_CHART_CHARS = 64
+MAX_NAME_CHARS = NAME_MAX
+MAX_CHART_CHARS = IDENTIFIER_MAX
 MAX_INTENTIONS_CHARS = 5000
 EARLIEST_BIRTH = date(1900, 1, 1)
 # Roles that may be a patient's primary therapist.

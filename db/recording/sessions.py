@@ -8,6 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from .. import audit, clock
+from ..limits import SESSION_DURATION_MINUTES
 from ..models import SESSION_KINDS, TherapySession, TreatmentSeries
 from .common import (
     ActorLike,
@@ -38,8 +39,9 @@ class Saved:
 
 
 def _check_duration(errors: Errors, minutes: int | None) -> None:
-    if minutes is not None and not 1 <= minutes <= 600:
-        errors.add("duration_minutes", "Duration must be between 1 and 600 minutes.")
+    if minutes is not None and not SESSION_DURATION_MINUTES.holds(minutes):
+        errors.add("duration_minutes",
+                   f"Duration must be between {SESSION_DURATION_MINUTES.words} minutes.")
 
 
 def _snapshot(row: TherapySession) -> dict:
