@@ -55,6 +55,7 @@ from .outcomes import (
     severity_band,
     summarise,
 )
+from .rates import percent
 from .settings import (
     LIMITS,
     ProtocolConfig,
@@ -76,6 +77,7 @@ __all__ = [
     "BANDS", "INSTRUMENTS", "PCL5_CUTPOINT", "OutcomeSummary", "choose_baseline",
     "is_remission", "is_response", "is_worsening", "outcome_summaries", "severity_band",
     "summarise",
+    "percent",
     "LIMITS", "ProtocolConfig", "SettingsConflict", "SettingsError", "load_settings",
     "update_settings",
 ]

@@ -29,7 +29,6 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
-from decimal import ROUND_HALF_UP, Decimal
 from typing import NamedTuple
 
 from sqlalchemy import case, distinct, func, select
@@ -37,6 +36,7 @@ from sqlalchemy.orm import Session
 
 from ..models import Habit, HabitLog, Patient
 from .compliance import _chunks, latest_started_windows
+from .rates import percent
 
 DEFAULT_WEEKS = 4
 STREAK_LOOKBACK_WEEKS = 26
@@ -108,13 +108,6 @@ def days_per_week(days: Iterable[date]) -> dict[date, int]:
     for d in set(days):
         out[monday(d)] += 1
     return dict(out)
-
-
-def percent(done: int, target: int) -> float | None:
-    if target <= 0:
-        return None
-    value = (Decimal(done) * 100 / Decimal(target)).quantize(Decimal("0.1"), ROUND_HALF_UP)
-    return float(value)
 
 
 def _pct_over(weeks: Iterable[WeekDone]) -> float | None:

@@ -23,7 +23,7 @@ from ..protocol import (
     habit_adherence,
     outcome_summaries,
 )
-from ..protocol.adherence import percent
+from ..protocol.rates import percent
 
 ADHERENCE_WEEKS = 4
 # Statuses of a series still running; completed and discontinued ones hide

@@ -19,7 +19,14 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ..models import Infusion, Patient, Staff, TherapySession, TreatmentSeries
-from ..protocol import FLAG_LABELS, STATUS_LABELS, SeriesCompliance, attention_rank
+from ..protocol import (
+    FLAG_LABELS,
+    STALLED_AFTER_DAYS,
+    STATUS_LABELS,
+    SeriesCompliance,
+    attention_rank,
+    percent,
+)
 from .periods import Period, last_months
 
 # The engine's statuses that settle a series for the compliance rate.
@@ -133,11 +140,6 @@ class PeriodReport:
     previous: ComplianceFigures
     by_therapist: list[TherapistFigures]
     exceptions: list[ExceptionRow]
-
-
-def percent(part: int, whole: int) -> float | None:
-    """``part`` of ``whole`` in percent, one decimal; None when there is no whole."""
-    return round(100.0 * part / whole, 1) if whole else None
 
 
 def closed_in(sc: SeriesCompliance, period: Period, evaluated_on: date) -> bool:
@@ -385,7 +387,7 @@ def summary_tiles(now: ComplianceFigures, before: ComplianceFigures) -> list[Til
         _change(mean, before.mean_integration, ""), True)
     add("at_risk", "Open series at risk", str(now.at_risk), "open series behind on integration at the end of the period",
         _change(now.at_risk, before.at_risk, "", 0), False)
-    add("stalled", "Stalled series", str(now.stalled), "no infusion in 14 days, none booked",
+    add("stalled", "Stalled series", str(now.stalled), f"no infusion in {STALLED_AFTER_DAYS} days, none booked",
         _change(now.stalled, before.stalled, "", 0), False)
     add("infusion_no_show", "Infusion no-show rate", _pct(now.infusion_no_show_rate),
         f"{now.no_shows.infusion_no_shows} of {now.no_shows.infusions_due} infusions due",
