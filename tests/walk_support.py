@@ -961,6 +961,9 @@ class Walk:
                             f"{ROLE_LABELS[target.role]!r}")
         has_deactivate = main.get_by_role("button", name="Deactivate").count() > 0
         has_reactivate = main.get_by_role("button", name="Reactivate").count() > 0
+        if not has_deactivate and not has_reactivate:
+            self.fail(step, f"Manage a user shows {value!r}, but no box to manage them is drawn "
+                            "(the page acts on nobody while the picker names someone)")
         if has_deactivate != target.active or has_reactivate == target.active:
             self.fail(step, f"the Access part offers "
                             f"{'Deactivate' if has_deactivate else 'Reactivate'} for {shown}, "
