@@ -73,3 +73,27 @@ def test_pages_show_the_names_literally(named_clinic, page, state):
         assert not ACTIVE.search(body), body
     text = " ".join(shown(b) for b in bodies)
     assert FIRST in text and THERAPIST in text
+
+
+def test_habit_checkboxes_label_the_name_literally(named_clinic, engine):
+    """A checkbox label is Markdown even when collapsed (the week grid's ticks)."""
+    from datetime import timedelta
+
+    from db.models import Habit
+
+    url, user = named_clinic
+    with session_factory(engine)() as s:
+        patient = s.scalar(select(Patient.id).where(Patient.patient_id == "KAP-NC"))
+        s.add(Habit(patient_id=patient, name=FIRST, target_per_week=3,
+                    start_date=AS_OF - timedelta(days=14)))
+        s.commit()
+    at = clinic_app("pages/record_care.py", url, today=AS_OF)
+    at.session_state[CURRENT_USER_KEY] = user
+    at.query_params["patient"] = "KAP-NC"
+    at.run()
+    assert not at.exception, at.exception
+    labels = [c.label for c in at.checkbox if "ALERT" in c.label]
+    assert labels, [c.label for c in at.checkbox]
+    for label in labels:
+        assert not ACTIVE.search(label), label
+        assert shown(label).startswith(FIRST + " "), label

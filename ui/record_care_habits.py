@@ -38,7 +38,8 @@ def week_grid(user: CurrentUser, scope: RecordScope, patient: q.PatientForm,
             for col, d in zip(cols[1:], grid.days, strict=True):
                 # Days to come and days the habit was not running cannot be ticked.
                 closed = d > today or not row.running_on(d)
-                ticked = col.checkbox(f"{row.name} {d.isoformat()}", value=d in row.done,
+                # The label is Markdown even when collapsed (its aria-label is the raw text).
+                ticked = col.checkbox(f"{md_escape(row.name)} {d.isoformat()}", value=d in row.done,
                                       disabled=closed, label_visibility="collapsed",
                                       key=f"hw_{row.habit_id}_{d.isoformat()}_{row.version}")
                 if ticked:
