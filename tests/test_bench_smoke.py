@@ -7,12 +7,12 @@ named ``<database>_150``, reused by later runs).
 from __future__ import annotations
 
 import io
-import os
 from contextlib import redirect_stdout
 
 import pytest
 
 from bench.run import PAGES, main
+from tests.conftest import pg_url
 
 SIZE = 150
 
@@ -23,7 +23,7 @@ def bench_run(tmp_path_factory):
     output = tmp / "results.md"
     argv = ["--quick", "--sizes", str(SIZE), "--clinics-dir", str(tmp / "clinics"),
             "--output", str(output), "--import-rows", "5000"]
-    postgres = os.environ.get("TEST_DATABASE_URL")
+    postgres = pg_url()  # this worker's database: bench adds its own beside it
     argv += ["--postgres", postgres] if postgres else ["--no-postgres"]
     printed = io.StringIO()
     with redirect_stdout(printed):

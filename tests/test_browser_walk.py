@@ -34,12 +34,11 @@ from tests.browser_support import (  # noqa: F401 (fixtures)
     start_server,
     stop_server,
 )
-from tests.conftest import _reset_postgres
+from tests.conftest import PG_URL, _reset_postgres, pg_url
 from tests.walk_support import PHASES, Oracle, Walk, WalkFailure
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-PG_URL = os.environ.get("TEST_DATABASE_URL", "").strip()
 DEFAULT_SEEDS = {"sqlite": 1401, "postgresql": 1402}
 DEFAULT_STEPS = {"sqlite": 200, "postgresql": 50}
 MIN_RECORDS = 10
@@ -69,8 +68,8 @@ def pg_app_server(request, tmp_path_factory):
         ensure_demo_accounts(s)
     data_dir = tmp_path_factory.mktemp("walk-pg")
     (data_dir / "secrets.toml").write_text(f'[auth]\ncookie_key = "{TEST_COOKIE_KEY}"\n')
-    server = start_server(data_dir, env={"DATABASE_URL": PG_URL})
-    server.database_url = PG_URL
+    server = start_server(data_dir, env={"DATABASE_URL": pg_url()})
+    server.database_url = pg_url()
     try:
         yield server
     finally:

@@ -2,8 +2,6 @@
 and recovery from a database outage without a restart."""
 from __future__ import annotations
 
-import os
-
 import pytest
 import streamlit
 from sqlalchemy import create_engine, select, text
@@ -63,13 +61,13 @@ def test_guard_database_turns_an_outage_into_the_calm_page():
     assert "10.0.0.9" not in shown and "SELECT" not in shown
 
 
-PG_URL = os.environ.get("TEST_DATABASE_URL", "").strip()
+from tests.conftest import PG_URL, pg_url  # noqa: E402 (this worker's database)
 
 
 @pytest.mark.postgresql
 @pytest.mark.skipif(not PG_URL, reason="TEST_DATABASE_URL is not set: PostgreSQL tests skipped")
 def test_the_app_recovers_by_itself_when_the_database_comes_back():
-    base = make_url(PG_URL)
+    base = make_url(pg_url())
     probe = f"{base.database}_outage_probe"
     url = base.set(database=probe).render_as_string(hide_password=False)
     admin = create_engine(base.set(database="postgres"), isolation_level="AUTOCOMMIT")
