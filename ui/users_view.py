@@ -30,6 +30,7 @@ from .text import md_escape
 
 TEMP_KEY = "kap_temp_password"
 TARGET_KEY = "us_target"  # the "Manage a user" picker: a username, or None
+CHOSEN_KEY = "us_chosen"  # the same choice, kept while the picker is not drawn (another page)
 CLICK_KEY = "us_clicked"  # (action, user id) of the last manage button pressed
 MANAGE = "manage"  # where the manage box's messages go (ui.forms.flash)
 ADD = "add"
@@ -99,12 +100,19 @@ def pick_user(rows: list[staff.StaffRow]) -> staff.StaffRow | None:
     status is shown in the box instead.
     """
     by_name = {r.username: r for r in rows}
-    if st.session_state.get(TARGET_KEY) not in by_name:
+    # Streamlit forgets the picker's value while another page is shown, but the browser
+    # goes on showing it: back on Users, the picker named a user the page no longer
+    # acted on (issue 14 walk). Put the choice back, so what it shows is what acts.
+    held = st.session_state.get(TARGET_KEY, st.session_state.get(CHOSEN_KEY))
+    if held in by_name:
+        st.session_state[TARGET_KEY] = held
+    else:
         st.session_state.pop(TARGET_KEY, None)
     picked = st.selectbox(
         "Manage a user", list(by_name), index=None, key=TARGET_KEY,
         placeholder="Choose a user", on_change=_choice_changed,
         format_func=lambda n: f"{n} · {by_name[n].full_name}" if n in by_name else n)
+    st.session_state[CHOSEN_KEY] = picked
     return by_name.get(picked)
 
 
