@@ -13,6 +13,7 @@ from datetime import date
 import pandas as pd
 import streamlit as st
 
+from db.protocol import PREP_DUE_WITHIN_DAYS, STALLED_AFTER_DAYS
 from db.queries.caseload import CaseloadRow, CaseloadTiles
 from ui import theme
 from ui.access import CurrentUser
@@ -154,10 +155,11 @@ def render_tiles(t: CaseloadTiles) -> None:
                    help="No preparation before the first infusion, or the window closed "
                         "short of the minimum")
     cols[3].metric(":material/pause_circle: Stalled", t.stalled, border=True,
-                   help="No infusion for 14 days and none booked, series unfinished")
+                   help=f"No infusion for {STALLED_AFTER_DAYS} days and none booked, "
+                        "series unfinished")
     cols[4].metric(":material/event_upcoming: Preparation due", t.prep_due, border=True,
-                   help="First infusion within 7 days, no preparation session attended "
-                        "or booked")
+                   help=f"First infusion within {PREP_DUE_WITHIN_DAYS} days, no preparation "
+                        "session attended or booked")
 
 
 def render_table(frame: pd.DataFrame, *, key: str) -> str | None:

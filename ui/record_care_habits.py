@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from db import clock
+from db.limits import HABIT_TARGET_PER_WEEK
 from db.queries import record_care as q
 from db.recording import add_habit, end_habit, fmt_day, save_habit_week
 
@@ -62,7 +63,7 @@ def habit_forms(user: CurrentUser, scope: RecordScope, patient: q.PatientForm,
         name = st.text_input("Habit", placeholder="exercise, journaling, meditation…",
                              key=scope.key("ah_name"))
         slots.slot("name")
-        target = st.number_input("Target days a week (1–7)", value=3, step=1,
+        target = st.number_input(f"Target days a week ({HABIT_TARGET_PER_WEEK.span})", value=3, step=1,
                                  key=scope.key("ah_target"))
         slots.slot("target_per_week")
         start = date_field("Starting", value=clock.today(), key=scope.key("ah_start"))

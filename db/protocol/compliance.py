@@ -23,11 +23,11 @@ The rules (see docs/protocol.md for the clinician's version):
   preparation met), compliant (attended >= minimum), non_compliant (as-of date
   after window_end), on_track (attended + upcoming >= minimum), at_risk.
 * Flags: ``stalled`` (active, started, fewer completed than planned, the last
-  completed infusion more than 14 days before the as-of date and no infusion
-  booked on or after it), ``prep_due`` (not started, next booked infusion
-  within 7 days, preparation neither met nor scheduled), ``unrecorded`` (an
-  infusion or session of the series dated before the as-of date still
-  ``scheduled``).
+  completed infusion more than ``STALLED_AFTER_DAYS`` days before the as-of date
+  and no infusion booked on or after it), ``prep_due`` (not started, next booked
+  infusion within ``PREP_DUE_WITHIN_DAYS`` days, preparation neither met nor
+  scheduled), ``unrecorded`` (an infusion or session of the series dated
+  before the as-of date still ``scheduled``).
 
 Loading (:func:`compute_compliance`, :func:`compliance_values`) reads three
 scoped bulk queries (the series, a GROUP BY summary of their infusions, the
