@@ -13,11 +13,16 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from . import audit
+from .limits import IDENTIFIER_MAX
 from .models import ROLES, Staff
 from .passwords import check_strength, hash_password
 from .text_rules import control_character_problem
 
-USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
+USERNAME_MIN = 2
+USERNAME_RE = re.compile(rf"^[a-z0-9][a-z0-9._-]{{{USERNAME_MIN - 1},{IDENTIFIER_MAX - 1}}}$")
+#: What a username may be, for the forms and the importer alike.
+USERNAME_RULE = (f"use {USERNAME_MIN}-{IDENTIFIER_MAX} lower-case letters, digits, '.', '_' or '-', "
+                 "starting with a letter or digit")
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
@@ -54,8 +59,7 @@ def _row(s: Staff) -> StaffRow:
 def validate(username: str, full_name: str, role: str, email: str | None) -> None:
     if not USERNAME_RE.match(username or ""):
         raise StaffError(
-            "username: use 2-64 lower-case letters, digits, '.', '_' or '-', starting with a letter or digit",
-            "username")
+            f"username: {USERNAME_RULE}", "username")
     if not (full_name or "").strip():
         raise StaffError("full name: must not be empty", "full_name")
     if len(full_name) > 200:

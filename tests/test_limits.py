@@ -258,3 +258,21 @@ def test_the_restatement_check_finds_a_restated_limit(tmp_path):
         "ui/form.py:2: HABIT_TARGET_PER_WEEK restated: ok = 1 <= target <= 7",
         'ui/form.py:3: STALLED_AFTER_DAYS restated: HELP = "no infusion for 14 days"',
     ]
+
+
+def test_identifier_length_is_the_columns_and_the_username_rule():
+    from db import staff
+    from db.limits import IDENTIFIER_MAX
+    from db.models import AuditEvent, LoginThrottle, Patient, Staff
+    from db.recording.patients import MAX_CHART_CHARS
+    from db.text_rules import identifier_problem
+    for column in (Patient.__table__.c.patient_id, Staff.__table__.c.username,
+                   LoginThrottle.__table__.c.username, AuditEvent.__table__.c.actor,
+                   AuditEvent.__table__.c.patient_ref):
+        assert column.type.length == IDENTIFIER_MAX, column
+    assert MAX_CHART_CHARS == IDENTIFIER_MAX
+    assert staff.USERNAME_RE.match("a" * IDENTIFIER_MAX)
+    assert not staff.USERNAME_RE.match("a" * (IDENTIFIER_MAX + 1))
+    assert f"-{IDENTIFIER_MAX} " in staff.USERNAME_RULE
+    assert identifier_problem("a" * IDENTIFIER_MAX) is None
+    assert identifier_problem("a" * (IDENTIFIER_MAX + 1)) is not None

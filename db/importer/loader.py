@@ -285,8 +285,7 @@ class _Run:
             row = _Row(self, name, line, values)
             username = row.raw("username").lower()
             if not staff_rules.USERNAME_RE.match(username):
-                row.problem("username", "use 2-64 lower-case letters, digits, '.', '_' or '-', "
-                            "starting with a letter or digit")
+                row.problem("username", staff_rules.USERNAME_RULE)
             elif username in seen:
                 row.problem("username", f"{username!r} appears twice in this file (also on line "
                             f"{seen[username]})")
