@@ -195,7 +195,23 @@ def sign_in(page, username: str, password: str | None = None, *, hurry: bool = F
     page.locator("[data-testid='stSidebar'] button:has-text('Sign out'), "
                  "[data-testid='stAlertContentError']").first.wait_for(timeout=30_000)
     wait_settled(page)
-    return is_signed_in(page)
+    if not is_signed_in(page):
+        return False
+    _wait_for_session_cookie(page)
+    return True
+
+
+def _wait_for_session_cookie(page, timeout_s: float = 30.0) -> None:
+    """The sign-in cookie is written by a component a moment after sign-in (on busy
+    cores, seconds later); until then the web server refuses this browser's uploads
+    and /media files (ui/http_guard.py), so a test that goes on at once races it."""
+    from ui.session import COOKIE_NAME
+
+    deadline = time.monotonic() + timeout_s
+    while not any(c["name"] == COOKIE_NAME for c in page.context.cookies()):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"signed in, but no {COOKIE_NAME} cookie after {timeout_s:.0f}s")
+        page.wait_for_timeout(250)
 
 
 def sign_out(page) -> None:
