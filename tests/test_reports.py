@@ -4,6 +4,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import shutil
 from datetime import date
 
 import pytest
@@ -11,7 +12,6 @@ import pytest
 from db import cli, reports
 from db.csv_safety import cell, neutralise, write_csv
 from db.engine import make_engine, session_factory
-from db.migrate import upgrade
 from tests.protocol_builders import Clinic
 
 AS_OF = date(2026, 5, 20)
@@ -71,11 +71,11 @@ def test_rows_match_the_engine(session):
 
 
 @pytest.fixture
-def cli_db(tmp_path, monkeypatch):
+def cli_db(tmp_path, monkeypatch, sqlite_template):
+    shutil.copy(sqlite_template, tmp_path / "clinic.db")  # migrated once per run
     url = f"sqlite:///{tmp_path / 'clinic.db'}"
     monkeypatch.setenv("DATABASE_URL", url)
     engine = make_engine(url)
-    upgrade(engine)
     with session_factory(engine)() as s:
         _fill(s)
     engine.dispose()
