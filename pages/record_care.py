@@ -5,10 +5,8 @@ save goes through db.recording (validation, access, versions, audit)."""
 import streamlit as st
 
 from db import clock
-from db.queries import record_care as q
-from db.queries.patient import search_patients, viewable_patient
+from ui import record_care_data as data
 from ui.access import audit_event, require_page_access
-from ui.database import db_session
 from ui.forms import DATE_FIELD_MAX, DATE_FIELD_MIN, show_flash
 from ui.pages import title_for
 from ui.record_care_habits import habit_forms, week_grid
@@ -50,29 +48,22 @@ with st.expander("Add a new patient", icon=":material/person_add:"):
         st.rerun()
 
 # Who: the therapist picks from their caseload; the director searches the clinic.
-with db_session() as session:
-    chart = (st.query_params.get("patient") or "").strip()
-    if chart and chart != st.session_state.get(LINKED):
-        # A link (the patient page's Record care button, an address): followed once,
-        # so the picker can move away from it afterwards.
-        st.session_state[LINKED] = chart
-        linked = viewable_patient(session, chart, user.role, user.id)
-        if linked:
-            st.session_state[PICKED] = linked.pk
-        else:  # the link is ignored, and the attempt recorded like any refusal
-            audit_event("record_care.view_denied", chart, route="link")
-    if user.role == "therapist":
-        options = q.caseload_options(session, user.id)
-    else:
-        text = st.text_input("Find a patient", placeholder="name or chart number", key="rc_find")
-        options = [q.PatientOption(r.pk, r.chart, r.name)
-                   for r in search_patients(session, text, therapist_id=None)]
-        held = st.session_state.get(PICKED) or st.session_state.get(CHOSEN)
-        if held and all(o.pk != held for o in options):
-            form = q.patient_form(session, held)
-            if form:
-                options.insert(0, q.PatientOption(form.pk, form.chart,
-                                                  f"{form.first_name} {form.last_name}"))
+chart = (st.query_params.get("patient") or "").strip()
+if chart and chart != st.session_state.get(LINKED):
+    # A link (the patient page's Record care button, an address): followed once,
+    # so the picker can move away from it afterwards.
+    st.session_state[LINKED] = chart
+    linked = data.viewable(chart, user.role, user.id)
+    if linked:
+        st.session_state[PICKED] = linked.pk
+    else:  # the link is ignored, and the attempt recorded like any refusal
+        audit_event("record_care.view_denied", chart, route="link")
+if user.role == "therapist":
+    options = data.caseload_options(user.id)
+else:
+    text = st.text_input("Find a patient", placeholder="name or chart number", key="rc_find")
+    options = data.search_options(
+        text, st.session_state.get(PICKED) or st.session_state.get(CHOSEN))
 
 if not options:
     st.info("Pick a patient to record care for." if user.role != "therapist"
@@ -95,17 +86,13 @@ st.selectbox("Patient", list(by_pk), format_func=lambda pk: by_pk[pk].label, key
              on_change=_picked)
 chosen = by_pk[chosen_pk]
 
-with db_session() as session:
-    if viewable_patient(session, chosen.chart, user.role, user.id) is None:
-        audit_event("record_care.view_denied", chosen.chart, route="picker")
-        st.error("This patient is not on your caseload.", icon=":material/block:")
-        st.stop()
-    patient = q.patient_form(session, chosen.pk)
-    count = q.minimum_count(session, chosen.pk, today)
-    sessions = q.patient_sessions(session, chosen.pk, today)
-    series = q.patient_series(session, chosen.pk)
-    scores = q.recent_scores(session, chosen.pk)
-    running = q.open_habits(session, chosen.pk)
+record = data.load_record(chosen.chart, chosen.pk, user.role, user.id, today)
+if record is None:
+    audit_event("record_care.view_denied", chosen.chart, route="picker")
+    st.error("This patient is not on your caseload.", icon=":material/block:")
+    st.stop()
+patient, count, sessions = record.patient, record.count, record.sessions
+series, scores, running = record.series, record.scores, record.running
 
 # A record viewed is audited once per patient picked, not on every click.
 if st.session_state.get("record_care_audited") != chosen.pk:
@@ -125,8 +112,7 @@ with tab_habits:
     week_day = st.columns([1, 3])[0].date_input(
         "Week of", value=today, min_value=DATE_FIELD_MIN, max_value=DATE_FIELD_MAX,
         format="YYYY-MM-DD", key=scope.key("hw_week"))
-    with db_session() as session:
-        grid = q.habit_week(session, chosen.pk, week_day or today)
+    grid = data.habit_week(chosen.pk, week_day or today)
     week_grid(user, scope, patient, grid)
     habit_forms(user, scope, patient, running)
 with tab_scores:
