@@ -394,10 +394,8 @@ def test_a_record_of_millions_of_fields_is_refused_in_bounded_memory(session):
     stream = _ManyLines(20_000_000)
     tracemalloc.start()
     try:
-        start = time.perf_counter()
         with pytest.raises(ImportFailed) as refused:
             import_files(session, {"habits.csv": stream})
-        seconds = time.perf_counter() - start
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
@@ -406,8 +404,9 @@ def test_a_record_of_millions_of_fields_is_refused_in_bounded_memory(session):
     assert "more than 1 MB" in problem.message
     # Stopped after about 1 MB of the 80 MB, holding a few MB at most.
     assert stream.position < 2 * MAX_RECORD_BYTES
+    # (No wall-clock bound: on a loaded machine under tracemalloc it says nothing;
+    # the bytes read show it stopped early.)
     assert peak < 64 * MAX_RECORD_BYTES, f"peak {peak:,} bytes"
-    assert seconds < 30
 
 
 def test_a_row_or_header_with_too_many_values_is_refused(session):
