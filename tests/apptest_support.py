@@ -15,6 +15,7 @@ database pointed at ``database_url`` and the clinic's today pinned to
 """
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
 from collections.abc import Iterator
@@ -65,9 +66,23 @@ def build_demo_clinic(path: Path, *, patients: int = DEMO_PATIENTS, seed: int = 
 
 @pytest.fixture(scope="session")
 def demo_clinic_template(tmp_path_factory) -> Path:
-    """Built once per test run; tests get copies."""
-    path = tmp_path_factory.mktemp("demo-template") / "clinic.db"
-    build_demo_clinic(path)
+    """Built once per test run; tests get copies. Under pytest-xdist the workers share
+    one (it costs tens of seconds): the first builds it under a lock in the run's
+    common temporary folder, the others wait and reuse it."""
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        path = tmp_path_factory.mktemp("demo-template") / "clinic.db"
+        build_demo_clinic(path)
+        return path
+    shared = tmp_path_factory.getbasetemp().parent / "demo-template"
+    shared.mkdir(exist_ok=True)
+    path = shared / "clinic.db"
+    with open(shared / "lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not path.exists():
+            building = shared / "building" / "clinic.db"
+            building.parent.mkdir(exist_ok=True)
+            build_demo_clinic(building)
+            os.replace(building, path)
     return path
 
 
