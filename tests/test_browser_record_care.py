@@ -12,7 +12,7 @@ from sqlalchemy import select
 from db.engine import make_engine, session_factory
 from db.models import Staff
 from db.protocol import compute_compliance
-from db.queries.patient import find_patient, patient_header
+from db.queries.patient import find_patient, patient_header, search_patients
 from tests.apptest_support import DEMO_AS_OF, demo_clinic_template  # noqa: F401 (fixture)
 from tests.browser_support import ARTIFACTS as ROOT_ARTIFACTS
 from tests.browser_support import app_server, browser, sign_in, wait_settled  # noqa: F401
@@ -149,38 +149,84 @@ BROKEN_PATIENTS = (b"patient_id,first_name,last_name,date_of_birth,therapist,int
                    b"K-2,Ben,Two,1975-07-08,nobody,2026-02-01,\n")
 
 
+def _fits_across(page) -> None:
+    """Nothing on the screen is cut off sideways: no horizontal scrolling at this size."""
+    overflow = page.evaluate("() => { const m = document.querySelector('[data-testid=stMain]');"
+                             " return m.scrollWidth - m.clientWidth; }")
+    assert overflow <= 2, f"the main area scrolls sideways by {overflow}px"
+
+
+def _grid_cells(page) -> list[str]:
+    # The grid draws on a canvas; its accessible cells carry the text.
+    return [c.strip() for c in
+            page.locator("[data-testid='stDataFrame'] [role='gridcell']").all_inner_texts()]
+
+
 @pytest.mark.parametrize("size", sorted(SIZES))
 def test_screenshots(app_server, browser, size):
+    """Each screenshot is taken once what it shows has been checked (issue 16)."""
+    from db.demo import DEMO_ACCOUNTS
+    from tests.apptest_support import app_environment
+
     base, db_url = app_server.url, app_server.database_url
-    _, header = _patient_short_of_the_minimum(db_url)
+    sc, header = _patient_short_of_the_minimum(db_url)
     context, page = signed_in(browser, base, "therapist", SIZES[size])
     try:
         open_page(page, "Record care")
         page.get_by_label("Patient", exact=True).click()
         page.get_by_role("option", name=re.compile(re.escape(header.chart))).click()
         settled(page)
+        # The chosen patient, and their count against the minimum.
+        expect(page.get_by_role("combobox", name="Patient")).to_have_value(
+            re.compile(re.escape(header.chart)), timeout=60_000)
+        expect(page.get_by_test_id("stMetricValue").first).to_have_text(
+            f"{sc.integration_attended} of {sc.integration_required}", timeout=60_000)
+        _fits_across(page)
         shot(page, f"record_care_therapist_{size}")
-        for tab, anchor in (("Infusions", "Series"), ("Habits", "tick the days"),
-                            ("Scores", "Total score")):
+        # Each tab with what the patient was given: the series, the two habits, scores.
+        for tab, shows in (("Infusions", ["Series"]), ("Habits", ["tick the days", "Walk", "Journal"]),
+                           ("Scores", ["Total score"])):
             page.get_by_role("tab", name=tab).click()
             page.wait_for_timeout(500)
-            page.get_by_text(anchor).first.evaluate("el => el.scrollIntoView({block: 'start'})")
+            panel = page.get_by_role("tabpanel").filter(visible=True)
+            for text in shows:
+                expect(panel.get_by_text(text).first).to_be_visible(timeout=20_000)
+            panel.get_by_text(shows[0]).first.evaluate("el => el.scrollIntoView({block: 'start'})")
             page.wait_for_timeout(300)
+            _fits_across(page)
             shot(page, f"record_care_{tab.lower()}_{size}")
     finally:
         context.close()
+    engine = make_engine(db_url)
+    with app_environment(db_url), session_factory(engine)() as s:
+        found = {r.chart for r in search_patients(s, "a", therapist_id=None)}
+    engine.dispose()
+    assert found
     context, page = signed_in(browser, base, "director", SIZES[size])
     try:
         open_page(page, "Record care")
         page.get_by_placeholder("name or chart number").fill("a")
         page.keyboard.press("Enter")
         settled(page)
+        # A patient found by the search is open, with their count against the minimum.
+        expect(page.get_by_role("combobox", name="Patient")).to_have_value(
+            re.compile("|".join(map(re.escape, found))), timeout=60_000)
+        expect(page.get_by_test_id("stMetricValue").first).to_have_text(
+            re.compile(r"^\d+ of \d+$"), timeout=20_000)
+        _fits_across(page)
         shot(page, f"record_care_director_{size}")
     finally:
         context.close()
     context, page = signed_in(browser, base, "admin", SIZES[size])
     try:
         open_page(page, "Users")
+        # Every account is listed (the grid's cells are its screen-reader mirror: attached,
+        # not visible).
+        expect(page.locator("[data-testid='stDataFrame'] [role='gridcell']").first) \
+            .to_be_attached(timeout=20_000)
+        cells = _grid_cells(page)
+        assert {a.username for a in DEMO_ACCOUNTS} <= set(cells), cells
+        _fits_across(page)
         shot(page, f"users_admin_{size}")
         open_page(page, "Import")
         page.locator("input[type=file]").set_input_files(files=[{
@@ -189,6 +235,18 @@ def test_screenshots(app_server, browser, size):
         page.get_by_role("button", name="1. Check the files (dry run)").click()
         page.get_by_text("problem(s) found").wait_for(timeout=20_000)
         settled(page)
+        # The two broken lines, each with the column at fault; nothing imported.
+        expect(page.get_by_text(re.compile(r"problem\(s\) found.*Nothing was changed"))) \
+            .to_be_visible()
+        cells = _grid_cells(page)
+        problems = {(cells[i + 1], cells[i + 2]) for i in range(0, len(cells) - 3, 4)
+                    if cells[i] == "patients.csv"}
+        assert {("2", "date_of_birth"), ("3", "therapist")} <= problems, cells
+        _fits_across(page)
         shot(page, f"import_problems_admin_{size}")
     finally:
         context.close()
+    engine = make_engine(db_url)
+    with session_factory(engine)() as s:
+        assert find_patient(s, "K-1") is None and find_patient(s, "K-2") is None
+    engine.dispose()

@@ -175,7 +175,21 @@ def test_wall_display_fits_and_names_nobody(server, browser, clinic):
         context.close()
 
 
-def test_therapist_screen_at_laptop_size(server, browser):
+def test_therapist_screen_at_laptop_size(server, browser, clinic):
+    """The clinic's screen, smaller: the same figures as the query, nobody named,
+    nothing cut off sideways and every tile's label on one line."""
+    from db.queries.team_meeting import team_meeting
+    from tests.apptest_support import DEMO_AS_OF
+    from ui.team_meeting_view import _percent
+
+    engine = make_engine(clinic)
+    try:
+        with session_factory(engine)() as s:
+            meeting = team_meeting(s, DEMO_AS_OF)
+    finally:
+        engine.dispose()
+    h = meeting.headline
+    ARTIFACTS.mkdir(exist_ok=True)
     context = browser.new_context(viewport={"width": 1366, "height": 768})
     page = context.new_page()
     try:
@@ -183,6 +197,26 @@ def test_therapist_screen_at_laptop_size(server, browser):
         page.get_by_role("link", name="Team meeting").click()
         _settle(page)
         page.get_by_text("Needs discussion").first.wait_for(timeout=15_000)
+        _settle(page)
+        body = page.inner_text("body")
+        assert f"Team meeting · {DEMO_AS_OF.strftime('%A %-d %B')}" in body
+        assert f"Needs discussion ({len(meeting.discussion)})" in body
+        assert f"Wins ({len(meeting.wins)})" in body
+        values = [v.strip() for v in page.get_by_test_id("stMetricValue").all_inner_texts()]
+        assert values == [str(h.active_series), _percent(h.compliance_rate), str(h.at_risk),
+                          str(h.stalled), str(h.infusions_this_week), str(h.sessions_this_week),
+                          str(h.completed_this_week)]
+        patients, staff_words = _identifiers(clinic)
+        assert _leaks(body, patients, staff_words) == []
+        sideways = page.evaluate(
+            "() => { const m = document.querySelector('[data-testid=stMain]');"
+            " return m.scrollWidth - m.clientWidth; }")
+        assert sideways <= 2
+        cut = page.evaluate(
+            "() => [...document.querySelectorAll('[data-testid=stMetricLabel] p')]"
+            ".filter(p => p.scrollWidth > p.clientWidth + 1).map(p => p.innerText)")
+        assert cut == []
+        assert page.locator("[data-testid=stVegaLiteChart]").first.bounding_box()["height"] > 100
         page.screenshot(path=str(ARTIFACTS / "team-meeting-1366x768.png"), full_page=True)
     finally:
         context.close()
