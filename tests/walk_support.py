@@ -1035,8 +1035,7 @@ class Walk:
         else:
             role = "team_screen" if target.role == "therapist" else "therapist"
             step.detail = f"make {shown} {role}"
-            main.get_by_role("combobox", name="Role", exact=True).last.click()
-            page.get_by_role("option", name=ROLE_LABELS[role], exact=True).first.click()
+            choose(page, main, "Role", ROLE_LABELS[role])  # the manage box's Role: the last
             settle(page)
             main.get_by_role("button", name="Change role").last.click()
             actions = {"user.change_role"}
