@@ -32,7 +32,7 @@ from .forms import (
     save,
     seen_version,
 )
-from .record_care_view import STATUS_WORDS, table_height
+from .record_care_view import STATUS_WORDS, cancel_box, table_height
 from .text import md_escape
 
 # Cancelling a booked infusion is not an outcome of the form: it asks first.
@@ -163,28 +163,12 @@ def _record_form(user: CurrentUser, scope: RecordScope, series: q.SeriesItem) ->
 
 def _cancel_infusion(user: CurrentUser, scope: RecordScope, series: q.SeriesItem,
                      open_items: dict, versions: dict[int, int]) -> None:
-    with st.container(border=True):
-        st.markdown("**Cancel a booked infusion**")
-        scope.name_it()
-        pick = scope.key(f"ci_item_{series.id}")
-        fresh_choice(pick, list(open_items), list(open_items))
-        item_id = st.selectbox("Infusion to cancel", list(open_items),
-                               format_func=lambda i: fmt_day(open_items[i].date), key=pick)
-        scope.show_flash("cancel_infusion")
-        item = open_items.get(item_id)
-        if item is None:
-            return
-        what = f"the infusion of {fmt_day(item.date)} (series {series.number})"
-
-        def cancel(item_id: int = item.id, version: int = versions[item.id]) -> bool:
-            if save(FieldSlots(), set_infusion_status, user, item_id, "cancelled", version):
-                scope.flash("cancel_infusion", f"Cancelled {what} for {scope.label}.")
-                return True
-            return False
-
-        confirm_button("Cancel infusion…", key=scope.key("ci_cancel"), record_id=item.id,
-                       record_label=scope.label, question=f"Cancel {what} for {scope.label}?",
-                       action_label="Cancel infusion", act=cancel)
+    cancel_box(user, scope, open_items, versions, title="Cancel a booked infusion",
+               picker=(f"ci_item_{series.id}", "Infusion to cancel",
+                       lambda item: fmt_day(item.date)),
+               what=lambda item: f"the infusion of {fmt_day(item.date)} (series {series.number})",
+               write=set_infusion_status, flash_key="cancel_infusion",
+               button=("ci_cancel", "Cancel infusion"))
 
 
 def _discontinue(user: CurrentUser, scope: RecordScope, series: q.SeriesItem) -> None:

@@ -162,29 +162,41 @@ def _record_session_form(user: CurrentUser, scope: RecordScope, open_items: dict
 def _cancel_session(user: CurrentUser, scope: RecordScope, open_items: dict,
                     versions: dict[int, int]) -> None:
     """Cancelling a booking asks first, naming the patient and the session."""
+    cancel_box(user, scope, open_items, versions, title="Cancel a booking",
+               picker=("cs_item", "Booking to cancel", _session_words),
+               what=lambda item: f"the {item.kind} session of {fmt_day(item.date)}",
+               write=set_session_status, flash_key="cancel_session",
+               button=("cs_cancel", "Cancel booking"))
+
+
+def cancel_box(user: CurrentUser, scope: RecordScope, open_items: dict, versions: dict[int, int],
+               *, title: str, picker: tuple, what, write, flash_key: str, button: tuple) -> None:
+    """One booked item of this patient to cancel, confirmed in a dialog naming the patient and
+    the item. ``picker`` is (key, label, item words); ``button`` is (key, action words)."""
+    pick_key, pick_label, words = picker
+    button_key, action = button
     with st.container(border=True):
-        st.markdown("**Cancel a booking**")
+        st.markdown(f"**{title}**")
         scope.name_it()
-        pick = scope.key("cs_item")
+        pick = scope.key(pick_key)
         fresh_choice(pick, list(open_items), list(open_items))
-        item_id = st.selectbox("Booking to cancel", list(open_items),
-                               format_func=lambda i: _session_words(open_items[i]), key=pick)
+        item_id = st.selectbox(pick_label, list(open_items),
+                               format_func=lambda i: words(open_items[i]), key=pick)
+        scope.show_flash(flash_key)
         item = open_items.get(item_id)
-        scope.show_flash("cancel_session")
         if item is None:
             return
-        what = f"the {item.kind} session of {fmt_day(item.date)}"
+        said = what(item)
 
         def cancel(item_id: int = item.id, version: int = versions[item.id]) -> bool:
-            if save(FieldSlots(), set_session_status, user, item_id, "cancelled", version):
-                scope.flash("cancel_session", f"Cancelled {what} for {scope.label}.")
+            if save(FieldSlots(), write, user, item_id, "cancelled", version):
+                scope.flash(flash_key, f"Cancelled {said} for {scope.label}.")
                 return True
             return False
 
-        confirm_button("Cancel booking…", key=scope.key("cs_cancel"), record_id=item.id,
-                       record_label=scope.label,
-                       question=f"Cancel {what} for {scope.label}?",
-                       action_label="Cancel booking", act=cancel)
+        confirm_button(f"{action}…", key=scope.key(button_key), record_id=item.id,
+                       record_label=scope.label, question=f"Cancel {said} for {scope.label}?",
+                       action_label=action, act=cancel)
 
 
 def _count_after(patient_pk: int) -> str:
